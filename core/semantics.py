@@ -1,0 +1,302 @@
+"""Contract §4: the definitions every detector shares, implemented once.
+
+- address key (:func:`address_key`)
+- reference date (:func:`reference_date`)
+- death (:func:`earliest_deaths`, :func:`person_deaths`)
+- paid after death (:func:`paid_after_death`)
+- life trace (:func:`life_traces`, :func:`last_life_trace`)
+- survival grade (:func:`survival_grade`, :func:`survival_grades`)
+- statutory pension age (:func:`pension_age`)
+- overlapping benefits (:func:`benefit_months`, :func:`overlapping_months`)
+
+Everything here is a pure function of DataFrames or of a :class:`~ringwatch.graph.base.GraphView`.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import unicodedata
+from collections.abc import Mapping
+from datetime import date
+from typing import TYPE_CHECKING, Literal
+
+import pandas as pd
+
+from .contract import DEFAULT_PENSION_AGE
+
+if TYPE_CHECKING:
+    from ringwatch.graph.base import GraphView
+
+_WS = re.compile(r"\s+", re.UNICODE)
+
+Grade = Literal["strong", "medium", "low"]
+
+
+# -- normalisation ------------------------------------------------------------------------
+def nfkc(text: str) -> str:
+    """NFKC-normalise and trim (full-width digits/letters become ASCII)."""
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+def address_key(text: str) -> str:
+    """Address key (§4): NFKC, then all whitespace removed."""
+    return _WS.sub("", unicodedata.normalize("NFKC", text))
+
+
+def address_keys(values: pd.Series) -> pd.Series:
+    """Vectorised :func:`address_key` (nulls stay null)."""
+    s = values.astype("string")
+    return s.str.normalize("NFKC").str.replace(r"\s+", "", regex=True)
+
+
+# -- dates ----------------------------------------------------------------------------------
+def month_end(month: str) -> date:
+    """Last day of a ``YYYY-MM`` month."""
+    y, m = int(month[:4]), int(month[5:7])
+    return date(y, m, calendar.monthrange(y, m)[1])
+
+
+def month_of(d: date | pd.Timestamp) -> str:
+    return f"{d.year:04d}-{d.month:02d}"
+
+
+def add_months(month: str, n: int) -> str:
+    y, m = int(month[:4]), int(month[5:7])
+    k = y * 12 + (m - 1) + n
+    return f"{k // 12:04d}-{k % 12 + 1:02d}"
+
+
+def months_between(a: date, b: date) -> float:
+    """Whole and fractional months from ``a`` to ``b`` (positive when b is later)."""
+    return (b.year - a.year) * 12 + (b.month - a.month) + (b.day - a.day) / 31.0
+
+
+def to_date(value: object) -> date | None:
+    """A scalar from a frame (Timestamp, date, str, NaT/None) as ``datetime.date`` or None."""
+    if value is None:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return None if pd.isna(value) else value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        return date.fromisoformat(value) if value else None
+    try:
+        if pd.isna(value):  # type: ignore[call-overload]
+            return None
+    except (TypeError, ValueError):
+        pass
+    return pd.Timestamp(value).date()  # type: ignore[arg-type]
+
+
+# -- reference date ---------------------------------------------------------------------
+def reference_date(view: GraphView, as_of: date | None = None) -> date:
+    """Reference date (§4): ``as_of`` when given, else the last day of the latest payment month.
+
+    Without any payments, the latest date found in claims, activities or deaths is used so
+    that the result still depends on the data only, never on the machine's clock.
+    """
+    if as_of is not None:
+        return as_of
+    paid = view.rels("PAID_TO", ["last_month"])["last_month"].dropna()
+    if len(paid):
+        return month_end(str(paid.max()))
+    candidates: list[date] = []
+    for frame, col in (
+        (view.rels("TREATED_AT", ["admit_date"]), "admit_date"),
+        (view.nodes("Activity", ["date"]), "date"),
+        (view.nodes("Identity", ["death_date"]), "death_date"),
+    ):
+        s = pd.to_datetime(frame[col], errors="coerce").dropna()
+        if len(s):
+            candidates.append(s.max().date())
+    if candidates:
+        return max(candidates)
+    return date(1970, 1, 1)
+
+
+# -- death ------------------------------------------------------------------------------------
+def earliest_deaths(deaths: pd.DataFrame, identity_person: pd.DataFrame) -> pd.DataFrame:
+    """Death per person (§4): the earliest ``death_date`` over all the person's ID numbers.
+
+    Parameters
+    ----------
+    deaths
+        Columns ``id_number``, ``death_date`` (datetime64), ``source``.
+    identity_person
+        Columns ``id_number``, ``person_id``.
+
+    Returns
+    -------
+    DataFrame with ``person_id``, ``death_date``, ``death_source`` (source of the earliest
+    record; ties broken by source name), one row per dead person, sorted by person_id.
+    """
+    cols = ["person_id", "death_date", "death_source"]
+    if deaths.empty:
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
+    d = deaths.merge(identity_person, on="id_number", how="inner")
+    d = d.sort_values(["person_id", "death_date", "source"], kind="mergesort")
+    first = d.drop_duplicates("person_id", keep="first")
+    out = first.rename(columns={"source": "death_source"})[cols]
+    return out.reset_index(drop=True)
+
+
+def person_deaths(view: GraphView) -> pd.DataFrame:
+    """``person_id``, ``death_date``, ``death_source`` for every dead person in a view."""
+    p = view.nodes("Person", ["person_id", "death_date", "death_source"])
+    p = p[p["death_date"].notna()]
+    return p.sort_values("person_id", kind="mergesort").reset_index(drop=True)
+
+
+def paid_after_death(month: str, death: date) -> bool:
+    """A payment is after death (§4) when its month is later than the month after death."""
+    return month > add_months(month_of(death), 1)
+
+
+# -- life traces -------------------------------------------------------------------------
+#: (relationship or node, column, how to reach the person) for every §4 life-trace source
+LIFE_TRACE_SOURCES: tuple[str, ...] = (
+    "activities.date",
+    "claims.admit_date",
+    "identities.issued_date",
+    "accounts.opened_date",
+    "phones.since",
+    "addresses.since",
+    "employments.start_date",
+    "renumberings.changed_date",
+)
+
+
+def life_traces(view: GraphView) -> pd.DataFrame:
+    """All life traces (§4) as ``person_id``, ``date`` (datetime64), ``source``.
+
+    Sources: activities, claims admit dates, identity issue dates, account opening dates,
+    phone and address ``since`` dates, employment start dates, renumbering dates, under
+    any of the person's ID numbers.
+    """
+    ident = view.nodes("Identity", ["id_number", "person_id", "issued_date"])
+    id2p = ident[["id_number", "person_id"]]
+    parts: list[pd.DataFrame] = []
+
+    def add(frame: pd.DataFrame, id_col: str, date_col: str, source: str, by_identity: bool) -> None:
+        f = frame[[id_col, date_col]].dropna()
+        if f.empty:
+            return
+        if by_identity:
+            f = f.merge(id2p, left_on=id_col, right_on="id_number", how="inner")
+            f = f[["person_id", date_col]]
+        else:
+            f = f.rename(columns={id_col: "person_id"})
+        parts.append(pd.DataFrame({"person_id": f["person_id"], "date": f[date_col], "source": source}))
+
+    act = view.rels("HAS_ACTIVITY", ["src", "dst"]).merge(
+        view.nodes("Activity", ["activity_id", "date"]), left_on="dst", right_on="activity_id"
+    )
+    add(act, "src", "date", "activities", True)
+    add(view.rels("TREATED_AT", ["src", "admit_date"]), "src", "admit_date", "claims", True)
+    add(ident, "id_number", "issued_date", "identities", True)
+    add(view.rels("HOLDS", ["src", "opened_date"]), "src", "opened_date", "accounts", False)
+    add(view.rels("USES_PHONE", ["src", "since"]), "src", "since", "phones", False)
+    add(view.rels("LIVES_AT", ["src", "since"]), "src", "since", "addresses", False)
+    add(view.rels("EMPLOYED_BY", ["src", "start_date"]), "src", "start_date", "employments", True)
+    ren = view.rels("RENUMBERED_TO", ["src", "dst", "changed_date"])
+    add(ren, "src", "changed_date", "renumberings", True)
+    add(ren, "dst", "changed_date", "renumberings", True)
+    if not parts:
+        return pd.DataFrame(
+            {
+                "person_id": pd.Series([], dtype=object),
+                "date": pd.Series([], dtype="datetime64[us]"),
+                "source": pd.Series([], dtype=object),
+            }
+        )
+    out = pd.concat(parts, ignore_index=True)
+    out["date"] = pd.to_datetime(out["date"])
+    return out
+
+
+def last_life_trace(view: GraphView, ref: date) -> pd.DataFrame:
+    """Latest life trace on or before ``ref`` per person: ``person_id``, ``last_trace``, ``source``."""
+    t = life_traces(view)
+    t = t[t["date"] <= pd.Timestamp(ref)]
+    t = t.sort_values(["person_id", "date", "source"], ascending=[True, False, True], kind="mergesort")
+    t = t.drop_duplicates("person_id", keep="first")
+    return t.rename(columns={"date": "last_trace"}).reset_index(drop=True)
+
+
+def survival_grade(last_trace: date | None, ref: date) -> Grade:
+    """Survival grade (§4): strong < 12 months, medium 12–24 months, low ≥ 24 months or none."""
+    if last_trace is None:
+        return "low"
+    if last_trace > add_years(ref, -1):
+        return "strong"
+    if last_trace > add_years(ref, -2):
+        return "medium"
+    return "low"
+
+
+def survival_grades(last_traces: pd.Series, ref: date) -> pd.Series:
+    """Vectorised :func:`survival_grade` over a datetime series (NaT = no trace)."""
+    t = pd.to_datetime(last_traces)
+    one = pd.Timestamp(add_years(ref, -1))
+    two = pd.Timestamp(add_years(ref, -2))
+    grade = pd.Series("low", index=t.index, dtype=object)
+    grade[t > two] = "medium"
+    grade[t > one] = "strong"
+    return grade
+
+
+def add_years(d: date, n: int) -> date:
+    try:
+        return d.replace(year=d.year + n)
+    except ValueError:  # 29 Feb
+        return d.replace(year=d.year + n, day=28)
+
+
+# -- pension age ---------------------------------------------------------------------------
+def pension_age(sex: str | None, ages: Mapping[str, int] | None = None) -> int:
+    """Statutory pension age (§4): 60 for men, 50 for women by default; configurable."""
+    table = dict(DEFAULT_PENSION_AGE)
+    if ages:
+        table.update(ages)
+    return table.get(sex or "M", table["M"])
+
+
+# -- overlapping benefits ----------------------------------------------------------------
+def benefit_months(view: GraphView) -> pd.DataFrame:
+    """Months each benefit was paid: ``benefit_id``, ``month`` (one row per paid month).
+
+    From ``PAID_TO`` month lists; a benefit with no payments gets no rows.
+    """
+    paid = view.rels("PAID_TO", ["src", "months"])
+    if paid.empty:
+        return pd.DataFrame({"benefit_id": pd.Series([], dtype=object), "month": pd.Series([], dtype=object)})
+    e = paid.explode("months").dropna(subset=["months"])
+    out = pd.DataFrame({"benefit_id": e["src"].astype(object), "month": e["months"].astype(object)})
+    return out.drop_duplicates().sort_values(["benefit_id", "month"], kind="mergesort").reset_index(drop=True)
+
+
+def overlapping_months(
+    a_months: set[str] | None,
+    b_months: set[str] | None,
+    a_period: tuple[date | None, date | None],
+    b_period: tuple[date | None, date | None],
+    ref: date,
+) -> int:
+    """Overlap of two benefits (§4), in months.
+
+    With payments for both, the number of months paid to both; otherwise the number of
+    months in which their start/end periods intersect (open end = reference date).
+    """
+    if a_months and b_months:
+        return len(a_months & b_months)
+    s1, e1 = a_period
+    s2, e2 = b_period
+    if s1 is None or s2 is None:
+        return 0
+    start = max(s1, s2)
+    end = min(e1 or ref, e2 or ref)
+    if end < start:
+        return 0
+    return (end.year - start.year) * 12 + (end.month - start.month) + 1

@@ -1,0 +1,198 @@
+"""The store interface every backend implements, and the frame bundle that flows through it.
+
+Data flow (one way)::
+
+    loaders -> GraphFrames -> GraphStore.bulk_load -> store
+    store -> GraphStore.nodes()/rels() (a GraphView) -> detectors -> alerts
+    alerts -> GraphStore.write_alerts
+
+Detectors only see the :class:`GraphView` protocol, so a :class:`GraphFrames` built by a
+loader (or by hand in a test) and a live store are interchangeable.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+import pandas as pd
+
+from .schema import NODES, RELS
+
+
+@runtime_checkable
+class GraphView(Protocol):
+    """What a detector may read: whole node and relationship tables as DataFrames.
+
+    ``nodes(label)`` has the columns of ``schema.NODES[label]``; ``rels(type)`` has ``src``,
+    ``dst`` and the columns of ``schema.RELS[type]``. An empty frame (with those columns)
+    is returned for a type with no data. ``tables()`` names the contract input tables that
+    were loaded (so detectors can skip when their tables are missing).
+    """
+
+    def nodes(self, label: str, columns: Sequence[str] | None = None) -> pd.DataFrame: ...
+
+    def rels(self, rel_type: str, columns: Sequence[str] | None = None) -> pd.DataFrame: ...
+
+    def tables(self) -> frozenset[str]: ...
+
+
+def empty_frame(columns: Iterable[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
+
+
+@dataclass
+class GraphFrames:
+    """One DataFrame per node label and relationship type, as loaders produce them.
+
+    Attributes
+    ----------
+    node_frames, rel_frames
+        Keyed by label / relationship type; columns as in :mod:`ringwatch.graph.schema`.
+    loaded_tables
+        Contract tables that were present in the input (even if all rows were quarantined).
+    meta
+        Load facts (e.g. ``reference_date`` as ``YYYY-MM-DD``, row counts) kept in the store.
+    """
+
+    node_frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    rel_frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    loaded_tables: frozenset[str] = frozenset()
+    meta: dict[str, str] = field(default_factory=dict)
+
+    def nodes(self, label: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        cols = list(columns) if columns is not None else list(NODES[label].columns)
+        df = self.node_frames.get(label)
+        if df is None:
+            return empty_frame(cols)
+        return df.loc[:, cols]
+
+    def rels(self, rel_type: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        cols = list(columns) if columns is not None else list(RELS[rel_type].columns)
+        df = self.rel_frames.get(rel_type)
+        if df is None:
+            return empty_frame(cols)
+        return df.loc[:, cols]
+
+    def tables(self) -> frozenset[str]:
+        return self.loaded_tables
+
+
+@dataclass(frozen=True)
+class SubgraphNode:
+    id: str  # "Label:key" — unique across labels
+    label: str
+    key: str
+    props: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class SubgraphEdge:
+    id: str
+    type: str
+    source: str  # SubgraphNode.id
+    target: str
+    props: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Subgraph:
+    """A capped neighbourhood or evidence graph.
+
+    ``omitted`` counts neighbours that exist but were not returned because of the cap.
+    """
+
+    nodes: tuple[SubgraphNode, ...]
+    edges: tuple[SubgraphEdge, ...]
+    omitted: int = 0
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """Result of a read-only query: a table plus any nodes/edges found in its values."""
+
+    frame: pd.DataFrame
+    graph: Subgraph | None = None
+    truncated: bool = False
+
+
+LoadMode = Literal["replace", "upsert"]
+
+
+class GraphStore(abc.ABC):
+    """A property-graph store. Implementations: LadybugDB (embedded default) and Neo4j.
+
+    All Cypher of an implementation lives in one module beside it; nothing outside
+    ``ringwatch.graph`` branches on the backend. Open one with :func:`ringwatch.graph.open_store`.
+    """
+
+    #: short backend name, for messages only
+    backend: str = "abstract"
+
+    # -- lifecycle -----------------------------------------------------------------
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> GraphStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @abc.abstractmethod
+    def create_schema(self) -> None:
+        """Create node/relationship tables (or constraints and indexes); idempotent."""
+
+    # -- writes --------------------------------------------------------------------
+    @abc.abstractmethod
+    def bulk_load(self, frames: GraphFrames, mode: LoadMode = "replace") -> dict[str, int]:
+        """Write a frame bundle.
+
+        ``replace`` empties the store first; ``upsert`` merges by node key (properties of
+        existing nodes are overwritten by non-null new values) and replaces the
+        relationships whose source rows are present (idempotent). Returns counts written
+        per label/type.
+        """
+
+    @abc.abstractmethod
+    def write_alerts(self, alerts: Sequence[Mapping[str, Any]], run_id: str) -> int:
+        """Replace the ``Alert`` nodes and ``FLAGS`` edges with these contract alert dicts."""
+
+    @abc.abstractmethod
+    def set_meta(self, values: Mapping[str, str]) -> None: ...
+
+    @abc.abstractmethod
+    def get_meta(self) -> dict[str, str]: ...
+
+    # -- reads: projections ----------------------------------------------------------
+    @abc.abstractmethod
+    def nodes(self, label: str, columns: Sequence[str] | None = None) -> pd.DataFrame: ...
+
+    @abc.abstractmethod
+    def rels(self, rel_type: str, columns: Sequence[str] | None = None) -> pd.DataFrame: ...
+
+    def tables(self) -> frozenset[str]:
+        raw = self.get_meta().get("loaded_tables", "")
+        return frozenset(t for t in raw.split(",") if t)
+
+    @abc.abstractmethod
+    def counts(self) -> dict[str, int]:
+        """Number of nodes per label and relationships per type."""
+
+    # -- reads: investigation ----------------------------------------------------------
+    @abc.abstractmethod
+    def neighbourhood(self, label: str, key: str, *, hops: int = 1, cap: int = 200) -> Subgraph:
+        """Nodes within ``hops`` of one node, at most ``cap`` nodes; ``omitted`` says how many more."""
+
+    @abc.abstractmethod
+    def run_read(
+        self,
+        cypher: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        limit: int = 1000,
+        timeout_s: float = 10.0,
+    ) -> QueryResult:
+        """Run analyst Cypher on a read-only connection/transaction; writes raise ReadOnlyViolation."""
