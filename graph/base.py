@@ -43,6 +43,45 @@ def empty_frame(columns: Iterable[str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
 
 
+def _conform_series(values: pd.Series, prop_type: str) -> pd.Series:
+    if prop_type == "STRING":
+        s = values.astype(object)
+        return s.where(pd.notna(s), None)
+    if prop_type == "DATE":
+        return pd.to_datetime(values, errors="coerce").astype("datetime64[us]")
+    if prop_type == "DOUBLE":
+        return pd.to_numeric(values, errors="coerce").astype("float64")
+    if prop_type == "INT64":
+        return pd.to_numeric(values, errors="coerce").astype("Int64")
+    if prop_type == "BOOL":
+        return values.astype("boolean")
+    if prop_type in ("STRING[]", "DOUBLE[]"):
+        return values.astype(object)
+    raise ValueError(f"unknown property type {prop_type}")
+
+
+def conform(frame: pd.DataFrame, kind: str, name: str) -> pd.DataFrame:
+    """Return ``frame`` with exactly the schema columns of node label / rel type ``name``.
+
+    Missing columns are added as nulls, extra columns dropped, and dtypes set per schema:
+    STRING -> object (None for missing), DATE -> datetime64[us], DOUBLE -> float64,
+    INT64 -> Int64, BOOL -> boolean, lists -> object. ``kind`` is ``"node"`` or ``"rel"``.
+    Relationship frames keep ``src``/``dst`` (STRING) first.
+    """
+    if kind == "node":
+        props = list(NODES[name].props)
+    elif kind == "rel":
+        props = [("src", "STRING"), ("dst", "STRING"), *RELS[name].props]
+    else:
+        raise ValueError(kind)
+    n = len(frame)
+    out = {}
+    for col, typ in props:
+        values = frame[col] if col in frame.columns else pd.Series([None] * n, index=frame.index, dtype=object)
+        out[col] = _conform_series(values, typ)
+    return pd.DataFrame(out, index=frame.index).reset_index(drop=True)
+
+
 @dataclass
 class GraphFrames:
     """One DataFrame per node label and relationship type, as loaders produce them.
@@ -78,6 +117,23 @@ class GraphFrames:
 
     def tables(self) -> frozenset[str]:
         return self.loaded_tables
+
+    @classmethod
+    def from_records(
+        cls,
+        nodes: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+        rels: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+        tables: Iterable[str] | None = None,
+    ) -> GraphFrames:
+        """Build a bundle from plain records (tests, small graphs); columns conformed to the schema.
+
+        ``tables`` defaults to every contract table (so no detector is skipped).
+        """
+        from ringwatch.contract import TABLE_ORDER
+
+        nf = {k: conform(pd.DataFrame(list(v)), "node", k) for k, v in (nodes or {}).items()}
+        rf = {k: conform(pd.DataFrame(list(v)), "rel", k) for k, v in (rels or {}).items()}
+        return cls(nf, rf, frozenset(tables if tables is not None else TABLE_ORDER))
 
 
 @dataclass(frozen=True)
