@@ -10,7 +10,7 @@ DEMO_PERSONS ?= 20000
 DEMO_SEED ?= 7
 PORT ?= 8501
 
-.PHONY: relink demo test install lint typecheck pytest clean demo-data demo-run dashboard browser-deps
+.PHONY: relink demo test install lint typecheck pytest clean browser-deps
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -37,17 +37,14 @@ typecheck: install
 pytest: install
 	$(BIN)/python -m pytest -q
 
-test: lint typecheck pytest
+test: lint typecheck browser-deps pytest
 
-demo-data: install
-	$(BIN)/ringwatch generate --seed $(DEMO_SEED) --persons $(DEMO_PERSONS) --out $(DEMO_DIR)/data --truth $(DEMO_DIR)/truth.jsonl
+# headless Chromium for the browser test (Debian package; the test skips when it is missing)
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || echo "chromium not installed: browser test will be skipped"; }
 
-demo-run: demo-data
-	$(BIN)/ringwatch run $(DEMO_DIR)/data --out $(DEMO_DIR)/out --store $(DEMO_DIR)/ringwatch.lbug
-
-demo: demo-run
-	$(BIN)/ringwatch demo-summary $(DEMO_DIR)/out
-	$(BIN)/ringwatch dashboard --store $(DEMO_DIR)/ringwatch.lbug --alerts $(DEMO_DIR)/out --port $(PORT)
+demo: install
+	$(BIN)/ringwatch demo --dir $(DEMO_DIR) --persons $(DEMO_PERSONS) --seed $(DEMO_SEED) --port $(PORT)
 
 clean:
 	rm -rf $(VENV) build .stamp-install $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

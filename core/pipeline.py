@@ -1,0 +1,288 @@
+"""The jobs behind the CLI: load tables into a store, run detectors, write alerts.
+
+Data flows one way: tables → loaders → GraphFrames → ``GraphStore.bulk_load`` → store →
+projections → detectors → alerts → files + write-back. Nothing here branches on the backend.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import __version__, semantics
+from .alerts_io import atomic_write_text, previous_first_seen, stamp_first_seen, write_alert_files
+from .config import Settings
+from .contract import TABLE_ORDER
+from .errors import LockError, RingwatchError
+
+log = logging.getLogger("ringwatch")
+
+Progress = Callable[[str], None]
+
+
+def is_server_uri(store: str) -> bool:
+    return "://" in store
+
+
+@contextlib.contextmanager
+def store_lock(store: str) -> Iterator[None]:
+    """Exclusive lock so two ringwatch jobs never write one store at once.
+
+    For an embedded store the lock file sits beside it (``<store>.lock``); for a server URI
+    it is per user in the temp directory, keyed by the URI. A second job refuses at once.
+    """
+    if is_server_uri(store):
+        key = hashlib.sha256(store.encode()).hexdigest()[:16]
+        lock_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"ringwatch-{key}.lock"
+    else:
+        p = Path(store)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        lock_path = p.with_name(p.name + ".lock")
+    fh = lock_path.open("a+")
+    try:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as e:
+            raise LockError(
+                f"another ringwatch job is using this store (lock {lock_path.name}); try again when it ends"
+            ) from e
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        fh.close()
+
+
+class CachedView:
+    """Memoises a store's projections for one detection run (detectors share frames)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self._nodes: dict[tuple[str, tuple[str, ...] | None], pd.DataFrame] = {}
+        self._rels: dict[tuple[str, tuple[str, ...] | None], pd.DataFrame] = {}
+        self._full_nodes: dict[str, pd.DataFrame] = {}
+        self._full_rels: dict[str, pd.DataFrame] = {}
+
+    def nodes(self, label: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        if label not in self._full_nodes:
+            self._full_nodes[label] = self._inner.nodes(label)
+        df = self._full_nodes[label]
+        return df if columns is None else df.loc[:, list(columns)]
+
+    def rels(self, rel_type: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        if rel_type not in self._full_rels:
+            self._full_rels[rel_type] = self._inner.rels(rel_type)
+        df = self._full_rels[rel_type]
+        return df if columns is None else df.loc[:, list(columns)]
+
+    def tables(self) -> frozenset[str]:
+        return frozenset(self._inner.tables())
+
+
+@dataclass
+class LoadSummary:
+    tables: dict[str, dict[str, Any]]
+    written: dict[str, int]
+    quarantine_files: dict[str, str]
+    seconds: float
+
+    @property
+    def rows_in(self) -> int:
+        return sum(int(t["rows_in"]) for t in self.tables.values())
+
+    @property
+    def quarantined(self) -> int:
+        return sum(int(t["quarantined"]) for t in self.tables.values())
+
+
+def load(
+    data_dir: Path,
+    store: str,
+    *,
+    quarantine_dir: Path,
+    encoding: str | None = None,
+    mode: str = "upsert",
+    progress: Progress | None = None,
+) -> LoadSummary:
+    """Read, validate and load a directory of contract tables into a store.
+
+    Every input file is parsed and checked before anything is written; a broken file or a
+    missing required column raises :class:`~ringwatch.errors.InputError` and nothing is
+    written. Bad rows go to ``quarantine_dir/quarantine/NAME.csv``. ``mode``: ``upsert``
+    (merge by contract keys), ``replace`` (empty the store first) or ``fresh`` (delete the
+    embedded store file, once the input has been parsed and validated).
+    """
+    from ringwatch.graph import open_store
+    from ringwatch.loaders import load_directory, write_quarantine
+
+    t0 = time.perf_counter()
+    result = load_directory(data_dir, encoding=encoding, progress=progress)
+    with store_lock(store):
+        qfiles = write_quarantine(result, quarantine_dir)
+        if mode == "fresh":  # `ringwatch run`: input parsed and valid, now start from an empty file
+            remove_embedded_store(Path(store))
+        with open_store(store) as st:
+            st.create_schema()
+            if progress:
+                progress(f"writing graph to {st.backend} store ({mode})")
+            written = st.bulk_load(result.frames, mode="upsert" if mode == "upsert" else "replace")
+            if mode == "upsert":
+                # tables loaded earlier stay loaded
+                before = st.tables()
+                tables = [t for t in TABLE_ORDER if t in before or t in result.frames.loaded_tables]
+                st.set_meta({"loaded_tables": ",".join(tables)})
+    tables = {
+        name: {
+            "file": rep.file,
+            "rows_in": rep.rows_in,
+            "loaded": rep.loaded,
+            "quarantined": rep.quarantined,
+            "reasons": dict(rep.reasons),
+        }
+        for name, rep in result.reports.items()
+    }
+    return LoadSummary(
+        tables, dict(written), {k: str(v) for k, v in qfiles.items()}, time.perf_counter() - t0
+    )
+
+
+@dataclass
+class DetectSummary:
+    run_id: str
+    reference_date: str
+    alerts: int
+    by_detector: dict[str, int]
+    skipped: dict[str, str]
+    seconds_by_detector: dict[str, float]
+    out_dir: str
+    amount_at_risk: float = 0.0
+    levels: dict[str, int] = field(default_factory=dict)
+
+
+def _input_fingerprint(meta: dict[str, str]) -> str:
+    blob = json.dumps({k: v for k, v in sorted(meta.items()) if k.startswith(("rows.", "loaded"))})
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def detect(
+    store: str,
+    out_dir: Path,
+    *,
+    settings: Settings | None = None,
+    as_of: date | None = None,
+    progress: Progress | None = None,
+) -> DetectSummary:
+    """Run every enabled detector on a store and write ``alerts.jsonl`` / ``alerts.csv``.
+
+    Detectors whose input tables were not loaded are skipped with a message. Alerts keep
+    their ``first_seen`` from earlier runs in ``out_dir``; the run's date is the reference
+    date (contract §4), never the machine clock, so reruns on the same data are identical.
+    """
+    from ringwatch.detectors import REGISTRY, DetectContext, sort_alerts
+    from ringwatch.graph import open_store
+
+    settings = settings or Settings()
+    with store_lock(store), open_store(store) as st:
+        meta = st.get_meta()
+        view = CachedView(st)
+        ref = semantics.reference_date(view, as_of)
+        ctx = DetectContext(
+            view=view, ref_date=ref, params=settings.params, pension_ages=settings.pension_age
+        )
+        loaded = view.tables()
+        alerts = []
+        skipped: dict[str, str] = {}
+        counts: dict[str, int] = {}
+        seconds: dict[str, float] = {}
+        for name in settings.enabled:
+            spec = REGISTRY[name]
+            missing = [t for t in spec.requires if t not in loaded]
+            if missing:
+                skipped[name] = "missing tables: " + ", ".join(missing)
+                log.warning("detector %s skipped: missing tables %s", name, ", ".join(missing))
+                continue
+            t0 = time.perf_counter()
+            found = spec.fn(view, ctx)
+            seconds[name] = round(time.perf_counter() - t0, 3)
+            counts[name] = len(found)
+            alerts.extend(found)
+            if progress:
+                progress(f"{name}: {len(found)} alerts in {seconds[name]:.1f}s")
+        ordered = sort_alerts(alerts)
+        run_date = ref.isoformat()
+        history = previous_first_seen(out_dir)
+        dicts = stamp_first_seen((a.contract_dict() for a in ordered), run_date, history)
+        run_id = hashlib.sha256(
+            json.dumps([run_date, _input_fingerprint(meta), settings.fingerprint()]).encode()
+        ).hexdigest()[:12]
+        write_alert_files(out_dir, dicts)
+        st.write_alerts(dicts, run_id)
+        st.set_meta({"last_run_id": run_id, "last_run_reference_date": run_date})
+    levels: dict[str, int] = {}
+    for d in dicts:
+        levels[d["level"]] = levels.get(d["level"], 0) + 1
+    summary = DetectSummary(
+        run_id=run_id,
+        reference_date=run_date,
+        alerts=len(dicts),
+        by_detector=counts,
+        skipped=skipped,
+        seconds_by_detector=seconds,
+        out_dir=str(out_dir),
+        amount_at_risk=round(sum(float(d["amount_at_risk"]) for d in dicts), 2),
+        levels=levels,
+    )
+    run_record = {
+        "run_id": run_id,
+        "ringwatch_version": __version__,
+        "reference_date": run_date,
+        "input_fingerprint": _input_fingerprint(meta),
+        "settings_fingerprint": settings.fingerprint(),
+        "settings": settings.model_dump(mode="json"),
+        "detector_versions": {n: REGISTRY[n].version for n in settings.enabled},
+        "alerts_by_detector": counts,
+        "skipped": skipped,
+        "levels": levels,
+        "amount_at_risk": summary.amount_at_risk,
+    }
+    atomic_write_text(out_dir / "run.json", json.dumps(run_record, ensure_ascii=False, indent=2) + "\n")
+    return summary
+
+
+def fresh_store_path(out_dir: Path) -> Path:
+    """The embedded store ``ringwatch run`` creates: ``OUT_DIR/ringwatch.lbug`` (replaced each run)."""
+    return out_dir / "ringwatch.lbug"
+
+
+def remove_embedded_store(path: Path) -> None:
+    """Delete an embedded store file (and its WAL) so a run starts fresh."""
+    for p in (path, path.with_name(path.name + ".wal")):
+        if p.is_dir():
+            import shutil
+
+            shutil.rmtree(p)
+        elif p.exists():
+            p.unlink()
+
+
+def ensure_writable_dir(path: Path) -> None:
+    """Create ``path`` and check it is writable, with a clear error otherwise."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".ringwatch-write-test-{os.getpid()}"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as e:
+        raise RingwatchError(f"output directory {path} is not writable: {e.strerror}") from e
