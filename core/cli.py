@@ -7,6 +7,7 @@ are ever printed.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -234,13 +235,17 @@ def run(
         as_of_d = _parse_date(as_of, "--as-of")
         pipeline.ensure_writable_dir(out)
         store_path = store or pipeline.fresh_store_path(out)
-        progress = _progress()
-        summary = pipeline.load(
-            data_dir, str(store_path), quarantine_dir=out, encoding=encoding, mode="fresh", progress=progress
+        loaded, detected = pipeline.run_fresh(
+            data_dir,
+            out,
+            store_path,
+            settings=settings,
+            as_of=as_of_d,
+            encoding=encoding,
+            progress=_progress(),
         )
-        _print_load(summary)
-        det = pipeline.detect(str(store_path), out, settings=settings, as_of=as_of_d, progress=progress)
-        _print_detect(det)
+        _print_load(loaded)
+        _print_detect(detected)
 
 
 @app.command()
@@ -320,6 +325,43 @@ def summary(
             print_console.print(
                 f"[{a['level']}] {a['score']:5.1f} {a['detector']:<18} {a['explanation'][:110]}"
             )
+
+
+@app.command()
+def diff(
+    run_a: Annotated[str, typer.Argument(help="Earlier run: run id, run directory or alerts.jsonl.")],
+    run_b: Annotated[str, typer.Argument(help="Later run: run id, run directory or alerts.jsonl.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Output directory holding runs/ (for run ids).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")] = False,
+) -> None:
+    """List new, gone and changed alerts between two runs."""
+    from .history import diff_paths, resolve_run
+
+    with _errors():
+        d = diff_paths(resolve_run(run_a, out), resolve_run(run_b, out))
+        if as_json:
+            typer.echo(
+                json.dumps(
+                    {
+                        "new": [x["alert_id"] for x in d.new],
+                        "gone": [x["alert_id"] for x in d.gone],
+                        "changed": [{"alert_id": b["alert_id"], "fields": w} for _, b, w in d.changed],
+                        "unchanged": d.unchanged,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+            return
+        con = Console(highlight=False)
+        con.print(f"new {len(d.new)}, gone {len(d.gone)}, changed {len(d.changed)}, unchanged {d.unchanged}")
+        for x in d.new:
+            con.print(f"+ {x['alert_id']}  {x['score']:5.1f}  {x['explanation'][:90]}")
+        for x in d.gone:
+            con.print(f"- {x['alert_id']}  {x['score']:5.1f}  {x['explanation'][:90]}")
+        for a, b, what in d.changed:
+            con.print(f"~ {b['alert_id']}  {a['score']:.1f} -> {b['score']:.1f}  ({', '.join(what)})")
 
 
 @app.command()

@@ -26,6 +26,7 @@ from .alerts_io import atomic_write_text, previous_first_seen, stamp_first_seen,
 from .config import Settings
 from .contract import TABLE_ORDER
 from .errors import LockError, RingwatchError
+from .history import record_run
 
 log = logging.getLogger("ringwatch")
 
@@ -121,8 +122,7 @@ def load(
     Every input file is parsed and checked before anything is written; a broken file or a
     missing required column raises :class:`~ringwatch.errors.InputError` and nothing is
     written. Bad rows go to ``quarantine_dir/quarantine/NAME.csv``. ``mode``: ``upsert``
-    (merge by contract keys), ``replace`` (empty the store first) or ``fresh`` (delete the
-    embedded store file, once the input has been parsed and validated).
+    (merge by contract keys) or ``replace`` (empty the store first).
     """
     from ringwatch.graph import open_store
     from ringwatch.loaders import load_directory, write_quarantine
@@ -131,8 +131,6 @@ def load(
     result = load_directory(data_dir, encoding=encoding, progress=progress)
     with store_lock(store):
         qfiles = write_quarantine(result, quarantine_dir)
-        if mode == "fresh":  # `ringwatch run`: input parsed and valid, now start from an empty file
-            remove_embedded_store(Path(store))
         with open_store(store) as st:
             st.create_schema()
             if progress:
@@ -141,8 +139,8 @@ def load(
             if mode == "upsert":
                 # tables loaded earlier stay loaded
                 before = st.tables()
-                tables = [t for t in TABLE_ORDER if t in before or t in result.frames.loaded_tables]
-                st.set_meta({"loaded_tables": ",".join(tables)})
+                names = [t for t in TABLE_ORDER if t in before or t in result.frames.loaded_tables]
+                st.set_meta({"loaded_tables": ",".join(names)})
     tables = {
         name: {
             "file": rep.file,
@@ -256,9 +254,46 @@ def detect(
         "skipped": skipped,
         "levels": levels,
         "amount_at_risk": summary.amount_at_risk,
+        "alerts_total": len(dicts),
     }
     atomic_write_text(out_dir / "run.json", json.dumps(run_record, ensure_ascii=False, indent=2) + "\n")
+    record_run(out_dir, run_record)
     return summary
+
+
+def run_fresh(
+    data_dir: Path,
+    out_dir: Path,
+    store_path: Path,
+    *,
+    settings: Settings | None = None,
+    as_of: date | None = None,
+    encoding: str | None = None,
+    progress: Progress | None = None,
+) -> tuple[LoadSummary, DetectSummary]:
+    """``ringwatch run``: a fresh embedded store, load, detect.
+
+    The new store is built beside the old one and swapped in only when load and detect
+    have succeeded, so a run killed half-way leaves the previous store and alerts intact.
+    """
+    building = store_path.with_name("." + store_path.name + ".building")
+    with store_lock(str(store_path)):
+        remove_embedded_store(building)  # leftovers of a killed run
+        loaded = load(
+            data_dir,
+            str(building),
+            quarantine_dir=out_dir,
+            encoding=encoding,
+            mode="replace",
+            progress=progress,
+        )
+        detected = detect(str(building), out_dir, settings=settings, as_of=as_of, progress=progress)
+        remove_embedded_store(store_path)
+        os.replace(building, store_path)
+        wal = building.with_name(building.name + ".wal")
+        if wal.exists():
+            os.replace(wal, store_path.with_name(store_path.name + ".wal"))
+    return loaded, detected
 
 
 def fresh_store_path(out_dir: Path) -> Path:
