@@ -41,7 +41,7 @@ test: lint typecheck browser-deps pytest
 
 # headless Chromium for the browser test (Debian package; the test skips when it is missing)
 browser-deps:
-	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || echo "chromium not installed: browser test will be skipped"; }
+	@{ command -v chromium && fc-list | grep -qi wqy; } >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null) || echo "chromium not installed: browser test will be skipped"; }
 
 demo: install
 	$(BIN)/ringwatch demo --dir $(DEMO_DIR) --persons $(DEMO_PERSONS) --seed $(DEMO_SEED) --port $(PORT)

@@ -66,7 +66,7 @@ from pathlib import Path
 from ringwatch import pipeline
 data, store, out = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
 t0 = time.perf_counter()
-s = pipeline.load(data, store, quarantine_dir=out, mode="fresh")
+s = pipeline.load(data, store, quarantine_dir=out, mode="replace")
 secs = time.perf_counter() - t0
 import resource
 print(json.dumps({"input_rows": s.rows_in, "quarantined": s.quarantined, "graph_rows": sum(s.written.values()),

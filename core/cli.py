@@ -28,7 +28,7 @@ from .alerts_io import read_alerts
 from .config import load_settings
 from .errors import InputError, RingwatchError
 
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 120)
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -319,7 +319,7 @@ def summary(
             t.add_row(
                 name, f"{d['red']:.0f}", f"{d['orange']:.0f}", f"{d['yellow']:.0f}", f"{d['amount']:,.2f}"
             )
-        print_console = Console(highlight=False)
+        print_console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
         print_console.print(t)
         for a in alerts[:top]:
             print_console.print(
@@ -372,12 +372,19 @@ def dashboard(
     ),
     port: Annotated[int, typer.Option("--port")] = 8501,
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    users: Annotated[
+        Path | None,
+        typer.Option("--users", help="users.toml (hashed passwords, roles); none = local single-user."),
+    ] = None,
+    cases_db: Annotated[
+        Path | None, typer.Option("--cases-db", help="Case-work SQLite (default <store>.cases.sqlite).")
+    ] = None,
 ) -> None:
     """Serve the investigator dashboard (Streamlit)."""
     from ringwatch.dashboard import launch
 
     with _errors():
-        code = launch(store or DEFAULT_STORE, alerts, port=port, host=host)
+        code = launch(store or DEFAULT_STORE, alerts, port=port, host=host, users=users, cases_db=cases_db)
         raise typer.Exit(code)
 
 

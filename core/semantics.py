@@ -74,7 +74,7 @@ def months_between(a: date, b: date) -> float:
 
 def to_date(value: object) -> date | None:
     """A scalar from a frame (Timestamp, date, str, NaT/None) as ``datetime.date`` or None."""
-    if value is None:
+    if value is None or value is pd.NaT:
         return None
     if isinstance(value, pd.Timestamp):
         return None if pd.isna(value) else value.date()

@@ -1,0 +1,237 @@
+"""Every LadybugDB (Kùzu dialect) Cypher statement ringwatch runs on an embedded store.
+
+Statements are built only from :mod:`ringwatch.graph.schema` constants (labels, types,
+property names, all checked against a plain-identifier pattern and back-quoted); every
+value travels as a parameter (``$name``) or as an Arrow table scanned by ``COPY``/``LOAD
+FROM``. Nothing here is ever formatted with data values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from .frames import ALL_NODES, FLAGS
+from .schema import ALERT_NODE, MEMBER_LABELS, NODES, RELS, NodeType, PropType, RelType
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def q(name: str) -> str:
+    """Back-quote a schema identifier (label, type or property name).
+
+    Raises
+    ------
+    ValueError
+        For anything that is not a plain identifier (never expected: names come from the schema).
+    """
+    if not _IDENT.match(name):
+        raise ValueError(f"not a plain identifier: {name!r}")
+    return f"`{name}`"
+
+
+def _check_schema_names() -> None:
+    for nt in ALL_NODES.values():
+        q(nt.label)
+        for c, _ in nt.props:
+            q(c)
+    for rt in RELS.values():
+        q(rt.type)
+        for c, _ in rt.props:
+            q(c)
+
+
+_check_schema_names()
+
+# -- schema -------------------------------------------------------------------------------
+
+
+def create_node_table(nt: NodeType) -> str:
+    cols = ", ".join(f"{q(c)} {t}" for c, t in nt.props)
+    return f"CREATE NODE TABLE IF NOT EXISTS {q(nt.label)}({cols}, PRIMARY KEY({q(nt.key)}))"
+
+
+def create_rel_table(rt: RelType) -> str:
+    cols = "".join(f", {q(c)} {t}" for c, t in rt.props)
+    return f"CREATE REL TABLE IF NOT EXISTS {q(rt.type)}(FROM {q(rt.src)} TO {q(rt.dst)}{cols})"
+
+
+def create_flags_table() -> str:
+    """``FLAGS``: one relationship table with a FROM/TO pair per member label."""
+    pairs = ", ".join(f"FROM {q(ALERT_NODE.label)} TO {q(lbl)}" for lbl in MEMBER_LABELS.values())
+    return f"CREATE REL TABLE IF NOT EXISTS {q(FLAGS)}({pairs})"
+
+
+SHOW_TABLES = "CALL show_tables() RETURN name, type"
+
+
+def table_info(table: str) -> str:
+    """Column names/types of one table (``table`` is a schema name, checked)."""
+    q(table)  # raises unless a plain identifier
+    return f"CALL table_info('{table}') RETURN name, type"
+
+
+def drop_table(table: str) -> str:
+    return f"DROP TABLE IF EXISTS {q(table)}"
+
+
+CHECKPOINT = "CHECKPOINT"
+BEGIN_READ_ONLY = "BEGIN TRANSACTION READ ONLY"
+ROLLBACK = "ROLLBACK"
+
+# -- bulk writes --------------------------------------------------------------------------
+
+
+def copy_node(label: str) -> str:
+    """``COPY`` a whole Arrow table (parameter ``$data``, columns in schema order) into a node table."""
+    return f"COPY {q(label)} FROM $data"
+
+
+def copy_rel(rel: str, pair: tuple[str, str] | None = None) -> str:
+    """``COPY`` an Arrow table whose first two columns are the FROM and TO keys.
+
+    ``pair`` names the FROM/TO labels for a table with several pairs (``FLAGS``).
+    """
+    if pair is None:
+        return f"COPY {q(rel)} FROM $data"
+    return f"COPY {q(rel)} FROM $data (from='{pair[0]}', to='{pair[1]}')"
+
+
+def update_nodes(nt: NodeType, columns: Sequence[str]) -> str:
+    """Update existing nodes from ``LOAD FROM $data`` (columns renamed ``v0..vn``, key first).
+
+    Each property takes the non-null new value and keeps its old value where the new one is
+    null.
+    """
+    var = {c: f"v{i}" for i, c in enumerate(columns)}
+    sets = ", ".join(f"n.{q(c)} = coalesce({var[c]}, n.{q(c)})" for c in columns if c != nt.key)
+    return f"LOAD FROM $data MATCH (n:{q(nt.label)} {{{q(nt.key)}: {var[nt.key]}}}) SET {sets}"
+
+
+def nodes_by_keys(nt: NodeType) -> str:
+    """The stored properties (schema order) of the ``nt`` nodes whose keys are in ``LOAD FROM $data`` (``k``)."""
+    ret = ", ".join(f"n.{q(c)} AS {q(c)}" for c in nt.columns)
+    return f"LOAD FROM $data MATCH (n:{q(nt.label)} {{{q(nt.key)}: k}}) RETURN {ret}"
+
+
+def rels_by_source_keys(rt: RelType) -> str:
+    """The stored ``rt`` edges (src, dst, properties) leaving the source keys in ``LOAD FROM $data`` (``k``)."""
+    src_key, dst_key = NODES[rt.src].key, NODES[rt.dst].key
+    props = "".join(f", r.{q(c)} AS {q(c)}" for c, _ in rt.props)
+    return (
+        f"LOAD FROM $data MATCH (a:{q(rt.src)} {{{q(src_key)}: k}})-[r:{q(rt.type)}]->(b:{q(rt.dst)}) "
+        f"RETURN a.{q(src_key)} AS {q('src')}, b.{q(dst_key)} AS {q('dst')}{props}"
+    )
+
+
+def delete_rels_from_keys(rt: RelType) -> str:
+    """Delete the ``rt`` edges leaving the source nodes listed in ``LOAD FROM $data`` (column ``k``)."""
+    src = NODES[rt.src]
+    return f"LOAD FROM $data MATCH (a:{q(rt.src)} {{{q(src.key)}: k}})-[r:{q(rt.type)}]->() DELETE r"
+
+
+def existing_keys(label: str) -> str:
+    """Which of the keys in ``$keys`` exist as ``label`` nodes."""
+    nt = ALL_NODES[label]
+    return f"UNWIND $keys AS k MATCH (n:{q(label)} {{{q(nt.key)}: k}}) RETURN n.{q(nt.key)}"
+
+
+def set_meta() -> str:
+    m = ALL_NODES["Meta"]
+    return f"MERGE (m:{q(m.label)} {{{q('key')}: $k}}) SET m.{q('value')} = $v"
+
+
+def get_meta() -> str:
+    m = ALL_NODES["Meta"]
+    return f"MATCH (m:{q(m.label)}) RETURN m.{q('key')}, m.{q('value')}"
+
+
+# -- projections --------------------------------------------------------------------------
+
+
+def node_projection(label: str, columns: Sequence[str]) -> str:
+    ret = ", ".join(f"n.{q(c)} AS {q(c)}" for c in columns)
+    return f"MATCH (n:{q(label)}) RETURN {ret}"
+
+
+def rel_projection(rt: RelType, columns: Sequence[tuple[str, PropType]]) -> str:
+    """Relationship rows: ``src``/``dst`` are the endpoint keys, then properties."""
+    src_key, dst_key = NODES[rt.src].key, NODES[rt.dst].key
+    parts = []
+    for c, _ in columns:
+        if c == "src":
+            parts.append(f"a.{q(src_key)} AS {q('src')}")
+        elif c == "dst":
+            parts.append(f"b.{q(dst_key)} AS {q('dst')}")
+        else:
+            parts.append(f"r.{q(c)} AS {q(c)}")
+    return f"MATCH (a:{q(rt.src)})-[r:{q(rt.type)}]->(b:{q(rt.dst)}) RETURN {', '.join(parts)}"
+
+
+def flags_projection(member_label: str) -> str:
+    a, m = ALERT_NODE, ALL_NODES[member_label]
+    return (
+        f"MATCH (a:{q(a.label)})-[:{q(FLAGS)}]->(b:{q(member_label)}) "
+        f"RETURN a.{q(a.key)} AS {q('src')}, b.{q(m.key)} AS {q('dst')}"
+    )
+
+
+def count_nodes(label: str) -> str:
+    return f"MATCH (n:{q(label)}) RETURN count(n)"
+
+
+def count_rels(rel: str) -> str:
+    return f"MATCH ()-[r:{q(rel)}]->() RETURN count(r)"
+
+
+# -- investigation ------------------------------------------------------------------------
+
+_DATA_RELS = "|".join(q(t) for t in RELS)
+
+
+def _key_expr(var: str) -> str:
+    """The key of a node of any data label (each label has its own key property)."""
+    whens = " ".join(f"WHEN '{lbl}' THEN {var}.{q(nt.key)}" for lbl, nt in NODES.items())
+    return f"CASE label({var}) {whens} END"
+
+
+def find_node(label: str) -> str:
+    nt = ALL_NODES[label]
+    return f"MATCH (n:{q(label)}) WHERE n.{q(nt.key)} = $key RETURN n"
+
+
+def _hops_pattern(label: str, hops: int, path: bool) -> str:
+    nt = NODES[label]
+    start = f"(n:{q(label)} {{{q(nt.key)}: $key}})"
+    if hops == 1:
+        return f"MATCH {start}-[:{_DATA_RELS}]-(m)"
+    prefix = "p = " if path else ""
+    return f"MATCH {prefix}{start}-[:{_DATA_RELS}* SHORTEST 1..{int(hops)}]-(m)"
+
+
+def count_neighbours(label: str, hops: int) -> str:
+    """Distinct nodes within ``hops`` data relationships of one node (alerts not followed)."""
+    return f"{_hops_pattern(label, hops, False)} RETURN count(DISTINCT m)"
+
+
+def pick_neighbours(label: str, hops: int) -> str:
+    """The first ``$lim`` neighbours by (distance, label, key): a deterministic capped choice."""
+    if hops == 1:
+        return (
+            f"{_hops_pattern(label, 1, False)} WITH DISTINCT m "
+            f"RETURN m, 1 AS d, label(m) AS l, {_key_expr('m')} AS k ORDER BY l, k LIMIT $lim"
+        )
+    return (
+        f"{_hops_pattern(label, hops, True)} "
+        f"RETURN m, length(p) AS d, label(m) AS l, {_key_expr('m')} AS k ORDER BY d, l, k LIMIT $lim"
+    )
+
+
+def edges_among(label: str) -> str:
+    """Data relationships leaving ``label`` nodes with keys in ``$keys`` whose other end's
+    ``"Label:key"`` id is in ``$ids``."""
+    nt = NODES[label]
+    return (
+        f"UNWIND $keys AS k MATCH (a:{q(label)} {{{q(nt.key)}: k}})-[r:{_DATA_RELS}]->(b) "
+        f"WHERE concat(label(b), ':', {_key_expr('b')}) IN $ids RETURN r LIMIT $lim"
+    )

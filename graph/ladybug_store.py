@@ -1,0 +1,767 @@
+"""Embedded LadybugDB store (one file, the default backend).
+
+Writes are bulk ``COPY … FROM <Arrow table>`` statements, never row by row. All Cypher text
+is in :mod:`ringwatch.graph.ladybug_cypher`.
+
+Concurrency facts this module is built on (verified on ladybug 0.22):
+
+* one process may hold the file read-write; another process may at the same time open it
+  read-only and sees everything committed when it opened (WAL included), but not later
+  writes; a long-lived read-only handle therefore goes stale, so read-only stores open a
+  short-lived read-only handle per call;
+* inside one process, opening and closing a second ``Database`` on a file this process holds
+  read-write releases the process's file lock (POSIX ``fcntl`` locks are per process), and
+  a second read-write ``Database`` on the same file is *not* refused. This module therefore
+  keeps a registry of files open read-write in this process: a second read-write open is
+  refused, and a read-only store on such a file reads through the writer's database inside
+  ``BEGIN TRANSACTION READ ONLY`` instead of opening its own handle.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import weakref
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+import ladybug
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ringwatch.contract import TABLE_ORDER
+from ringwatch.errors import LockError, ReadOnlyViolation, StoreError
+
+from . import ladybug_cypher as cy
+from .base import GraphFrames, GraphStore, LoadMode, QueryResult, Subgraph, SubgraphEdge, SubgraphNode
+from .frames import (
+    ALL_NODES,
+    FLAGS,
+    alert_members,
+    alert_row,
+    arrow_schema,
+    arrow_to_frame,
+    check_node_frame,
+    check_rel_frame,
+    frame_to_arrow,
+    json_safe,
+    node_id,
+    node_props,
+    pick_columns,
+    rel_props,
+    rel_type,
+    sort_arrow,
+    sort_columns,
+)
+from .readonly import assert_read_only
+from .schema import ALERT_NODE, MEMBER_LABELS, META_NODE, NODES, RELS
+
+log = logging.getLogger(__name__)
+
+#: files this process holds read-write -> the store holding them
+_RW_OPEN: dict[str, weakref.ReferenceType[LadybugStore]] = {}
+_RW_LOCK = threading.Lock()
+
+
+def buffer_pool_bytes() -> int:
+    """LadybugDB buffer pool size: ``RINGWATCH_LBUG_BUFFER_POOL_MB`` or a quarter of RAM (≥ 1 GiB).
+
+    LadybugDB's own default is 80% of physical memory, which together with the frames a
+    load holds in Python can get a large load killed for lack of memory.
+    """
+    env = os.environ.get("RINGWATCH_LBUG_BUFFER_POOL_MB")
+    if env:
+        try:
+            return max(64, int(env)) * 2**20
+        except ValueError:
+            raise StoreError(f"RINGWATCH_LBUG_BUFFER_POOL_MB must be a number of MiB, got {env!r}") from None
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        total = 8 * 2**30
+    return max(2**30, total // 4)
+
+
+def _canonical_path(path: str | Path) -> str:
+    if str(path) == ":memory:":
+        return ":memory:"
+    return str(Path(path).expanduser().resolve())
+
+
+def _writer_in_process(path: str) -> LadybugStore | None:
+    with _RW_LOCK:
+        ref = _RW_OPEN.get(path)
+        store = ref() if ref is not None else None
+        return store if store is not None and store._db is not None else None
+
+
+def _scalar(conn: ladybug.Connection, query: str, params: dict[str, Any] | None = None) -> Any:
+    res = _execute(conn, query, params)
+    rows = res.get_all()
+    return rows[0][0] if rows else None
+
+
+def _execute(conn: ladybug.Connection, query: str, params: dict[str, Any] | None = None) -> Any:
+    try:
+        result = conn.execute(query, params or {})
+    except RuntimeError as e:
+        raise StoreError(f"LadybugDB query failed: {e}") from e
+    if isinstance(result, list):  # several statements: keep the last result
+        return result[-1]
+    return result
+
+
+class LadybugStore(GraphStore):
+    """A graph in one LadybugDB file.
+
+    Parameters
+    ----------
+    path
+        The database file (created when missing, unless ``read_only``), or ``":memory:"``.
+    read_only
+        Open for reading only: every call opens a short-lived read-only handle (so it sees
+        the latest committed data and never holds the file), or reads through this process's
+        writer inside a read-only transaction.
+    batch_size
+        Rows per update statement when upserting changed nodes (at least 50,000).
+    """
+
+    backend = "ladybug"
+    #: upserts rebuild a relationship table (instead of deleting edges one by one, which is
+    #: slow in LadybugDB) when at least this many edges and a twentieth of the table go
+    rebuild_min_edges: int = 20_000
+
+    def __init__(self, path: str | Path, *, read_only: bool = False, batch_size: int = 10_000) -> None:
+        self.path = _canonical_path(path)
+        self.read_only = read_only
+        self.batch_size = max(1, int(batch_size))
+        self._db: ladybug.Database | None = None
+        self._conn: ladybug.Connection | None = None
+        self._conn1: ladybug.Connection | None = None  # single-threaded: node COPY/MERGE
+        if read_only:
+            if self.path == ":memory:":
+                raise StoreError("an in-memory store cannot be opened read-only")
+            if _writer_in_process(self.path) is None and not Path(self.path).exists():
+                raise StoreError(f"no LadybugDB store at {self.path}")
+            return
+        if self.path != ":memory:":
+            with _RW_LOCK:
+                ref = _RW_OPEN.get(self.path)
+                other = ref() if ref is not None else None
+                if other is not None and other._db is not None:
+                    raise LockError(f"store {self.path} is already open for writing in this process")
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+                self._open_rw()
+                _RW_OPEN[self.path] = weakref.ref(self)
+        else:
+            self._open_rw()
+
+    def _open_rw(self) -> None:
+        try:
+            self._db = ladybug.Database(self.path, buffer_pool_size=buffer_pool_bytes())
+            self._conn = ladybug.Connection(self._db)
+            # ladybug 0.22 can deadlock building a STRING primary-key index with several
+            # threads (seen with 150k long Chinese address keys, from Arrow and CSV alike);
+            # node COPY/MERGE therefore run single-threaded, everything else as configured.
+            self._conn1 = ladybug.Connection(self._db)
+            self._conn1.set_max_threads_for_exec(1)
+        except RuntimeError as e:
+            msg = str(e)
+            if "lock" in msg.lower():
+                raise LockError(
+                    f"store {self.path} is open for writing in another process; "
+                    "read-only access is possible, writing must wait until it closes"
+                ) from e
+            raise StoreError(f"cannot open LadybugDB store {self.path}: {msg}") from e
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the database (releases the file lock); idempotent."""
+        for conn in (self._conn1, self._conn):
+            if conn is not None:
+                conn.close()
+        self._conn = self._conn1 = None
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+            with _RW_LOCK:
+                ref = _RW_OPEN.get(self.path)
+                if ref is not None and ref() is self:
+                    del _RW_OPEN[self.path]
+
+    def _writer(self) -> ladybug.Connection:
+        if self.read_only:
+            raise ReadOnlyViolation("this store was opened read-only")
+        if self._conn is None:
+            raise StoreError("the store is closed")
+        return self._conn
+
+    def _node_writer(self) -> ladybug.Connection:
+        self._writer()
+        assert self._conn1 is not None
+        return self._conn1
+
+    @contextmanager
+    def _reading(self, read_only_tx: bool = False, timeout_s: float | None = None) -> Iterator[Any]:
+        """A connection for reads.
+
+        Writer stores read on their own connection (or, for ``read_only_tx``, on a fresh
+        connection inside ``BEGIN TRANSACTION READ ONLY``). Read-only stores borrow this
+        process's writer the same way, or open a short-lived read-only database.
+        """
+        owner: LadybugStore | None = None
+        if not self.read_only:
+            if self._db is None:
+                raise StoreError("the store is closed")
+            owner = self
+        else:
+            owner = _writer_in_process(self.path)
+        if owner is not None and owner._db is not None:
+            if not read_only_tx and timeout_s is None and owner is self and self._conn is not None:
+                yield self._conn
+                return
+            conn = ladybug.Connection(owner._db)
+            try:
+                if timeout_s is not None:
+                    conn.set_query_timeout(max(1, int(timeout_s * 1000)))
+                _execute(conn, cy.BEGIN_READ_ONLY)
+                try:
+                    yield conn
+                finally:
+                    with suppress(RuntimeError):  # a failed statement already ended the transaction
+                        conn.execute(cy.ROLLBACK)
+            finally:
+                conn.close()
+            return
+        db = self._open_read_only_db()
+        conn = ladybug.Connection(db)
+        try:
+            if timeout_s is not None:
+                conn.set_query_timeout(max(1, int(timeout_s * 1000)))
+            yield conn
+        finally:
+            conn.close()
+            db.close()
+
+    def _open_read_only_db(self) -> ladybug.Database:
+        if not Path(self.path).exists():
+            raise StoreError(f"no LadybugDB store at {self.path}")
+        last: Exception | None = None
+        for attempt in range(5):  # a writer's checkpoint can briefly make a read-only open fail
+            try:
+                return ladybug.Database(self.path, read_only=True, buffer_pool_size=buffer_pool_bytes())
+            except RuntimeError as e:
+                last = e
+                time.sleep(0.1 * (attempt + 1))
+        raise StoreError(f"cannot open LadybugDB store {self.path} read-only: {last}")
+
+    # -- schema ------------------------------------------------------------------------
+    def create_schema(self) -> None:
+        """Create every node and relationship table that does not exist yet (idempotent).
+
+        Tables of an older schema are left alone here: a ``replace`` load recreates them,
+        and an ``upsert`` load or :meth:`write_alerts` refuses to write into them.
+        """
+        conn = self._writer()
+        for nt in ALL_NODES.values():
+            _execute(conn, cy.create_node_table(nt))
+        for rt in RELS.values():
+            _execute(conn, cy.create_rel_table(rt))
+        _execute(conn, cy.create_flags_table())
+
+    def _check_schema(self, conn: ladybug.Connection) -> None:
+        expected: dict[str, list[tuple[str, str]]] = {
+            nt.label: [(c, t) for c, t in nt.props] for nt in ALL_NODES.values()
+        }
+        expected.update({rt.type: [(c, t) for c, t in rt.props] for rt in RELS.values()})
+        expected[FLAGS] = []
+        for table, cols in expected.items():
+            found = [(str(r[0]), str(r[1])) for r in _execute(conn, cy.table_info(table)).get_all()]
+            if found != cols:
+                raise StoreError(
+                    f"store table {table} does not match this ringwatch version's schema; "
+                    "reload the store from scratch (ringwatch load --replace, or ringwatch run)"
+                )
+
+    def _drop_all(self, conn: ladybug.Connection) -> None:
+        tables = [(str(r[0]), str(r[1])) for r in _execute(conn, cy.SHOW_TABLES).get_all()]
+        for name, kind in tables:
+            if kind == "REL":
+                _execute(conn, cy.drop_table(name))
+        for name, kind in tables:
+            if kind != "REL":
+                _execute(conn, cy.drop_table(name))
+
+    # -- writes ------------------------------------------------------------------------
+    def bulk_load(self, frames: GraphFrames, mode: LoadMode = "replace") -> dict[str, int]:
+        """Write a frame bundle with ``COPY`` (see :meth:`GraphStore.bulk_load`).
+
+        ``replace`` drops every table, recreates the schema and copies each frame.
+        ``upsert`` copies nodes with new keys, and updates existing nodes only where a
+        non-null new value differs from the stored one (nulls never erase); per
+        relationship type it makes the edges leaving each source node of the new frame
+        exactly the new ones (unchanged sources are left alone; otherwise their old edges
+        are deleted, or the table is rebuilt when that is cheaper, and the new edges
+        copied). Every frame is validated before anything is written.
+        """
+        if mode not in ("replace", "upsert"):
+            raise StoreError(f"unknown load mode {mode!r}")
+        conn = self._writer()
+        unknown = [lbl for lbl in frames.node_frames if lbl not in NODES]
+        if unknown:
+            raise StoreError(f"unknown node label(s) in frames: {', '.join(unknown)}")
+        for rel in frames.rel_frames:
+            rel_type(rel)
+        node_tables = {lbl: check_node_frame(df, lbl) for lbl, df in frames.node_frames.items()}
+        rel_tables = {rel: check_rel_frame(df, rel) for rel, df in frames.rel_frames.items()}
+        if mode == "upsert":
+            self.create_schema()
+            self._check_schema(conn)
+        self._check_endpoints(conn, node_tables, rel_tables, mode)
+
+        written: dict[str, int] = {}
+        t0 = time.perf_counter()
+        if mode == "replace":
+            self._drop_all(conn)
+            self.create_schema()
+            for lbl in NODES:
+                if lbl in node_tables and node_tables[lbl].num_rows:
+                    _execute(self._node_writer(), cy.copy_node(lbl), {"data": node_tables[lbl]})
+            for rel in RELS:
+                if rel in rel_tables and rel_tables[rel].num_rows:
+                    _execute(conn, cy.copy_rel(rel), {"data": rel_tables[rel]})
+        else:
+            for lbl in NODES:
+                if lbl in node_tables and node_tables[lbl].num_rows:
+                    self._upsert_nodes(lbl, node_tables[lbl])
+            for rel in RELS:
+                if rel in rel_tables:
+                    self._replace_edges(rel, rel_tables[rel])
+        written.update({lbl: t.num_rows for lbl, t in node_tables.items()})
+        written.update({rel: t.num_rows for rel, t in rel_tables.items()})
+
+        meta = dict(frames.meta)
+        loaded = set(frames.loaded_tables)
+        if mode == "upsert":
+            loaded |= self.tables()
+        meta["loaded_tables"] = ",".join(t for t in TABLE_ORDER if t in loaded)
+        self.set_meta(meta)
+        _execute(conn, cy.CHECKPOINT)
+        log.info("%s load of %d rows took %.1fs", mode, sum(written.values()), time.perf_counter() - t0)
+        return written
+
+    def _check_endpoints(
+        self,
+        conn: ladybug.Connection,
+        node_tables: Mapping[str, pa.Table],
+        rel_tables: Mapping[str, pa.Table],
+        mode: LoadMode,
+    ) -> None:
+        """Refuse relationship rows whose endpoint node is neither in the frames nor (upsert) in the store."""
+        for rel, table in rel_tables.items():
+            rt = RELS[rel]
+            for col, label in (("src", rt.src), ("dst", rt.dst)):
+                keys = table.column(col)
+                if label in node_tables:
+                    known = pc.is_in(keys, value_set=node_tables[label].column(NODES[label].key))
+                    if pc.all(known).as_py():
+                        continue
+                    keys = keys.filter(pc.invert(known))
+                keys = pc.unique(keys)
+                if len(keys) and mode == "upsert":
+                    found = _execute(conn, cy.existing_keys(label), {"keys": keys.to_pylist()})
+                    present = pa.array([r[0] for r in found.get_all()], type=pa.string())
+                    keys = keys.filter(pc.invert(pc.is_in(keys, value_set=present)))
+                if len(keys):
+                    raise StoreError(
+                        f"{rel}: {len(keys)} {col} key(s) name no {label} node; "
+                        "every relationship endpoint must be loaded as a node"
+                    )
+
+    def _upsert_nodes(self, label: str, new: pa.Table) -> None:
+        """Copy new nodes; update only existing nodes where a non-null value differs."""
+        nt = NODES[label]
+        props = node_props(label)
+        conn = self._node_writer()
+        keys = pa.table({"k": new.column(nt.key)})
+        cur = _execute(self._writer(), cy.nodes_by_keys(nt), {"data": keys}).get_as_arrow()
+        cur = cur.rename_columns([c for c, _ in props]).cast(arrow_schema(props))
+        exists = pc.is_in(new.column(nt.key), value_set=cur.column(nt.key))
+        fresh = new.filter(pc.invert(exists))
+        if fresh.num_rows:
+            _execute(conn, cy.copy_node(label), {"data": fresh})
+        old = new.filter(exists)
+        if not old.num_rows or len(props) < 2:
+            return
+        joined = old.join(cur, keys=nt.key, join_type="inner", right_suffix="__cur")
+        changed = None
+        for c, _ in props:
+            if c == nt.key:
+                continue
+            now, before = joined.column(c), joined.column(f"{c}__cur")
+            differs = pc.and_kleene(
+                pc.is_valid(now), pc.or_kleene(pc.is_null(before), pc.not_equal(now, before))
+            )
+            changed = differs if changed is None else pc.or_kleene(changed, differs)
+        update = joined.filter(pc.fill_null(changed, False)).select([c for c, _ in props])
+        if not update.num_rows:
+            return
+        query = cy.update_nodes(nt, [c for c, _ in props])
+        renamed = update.rename_columns([f"v{i}" for i in range(update.num_columns)])
+        step = max(self.batch_size, 50_000)
+        for start in range(0, renamed.num_rows, step):
+            _execute(conn, query, {"data": renamed.slice(start, step)})
+        _execute(self._writer(), cy.CHECKPOINT)
+
+    def _replace_edges(self, rel: str, new: pa.Table) -> None:
+        """Make the ``rel`` edges leaving the sources in ``new`` exactly those of ``new``."""
+        conn = self._writer()
+        rt = RELS[rel]
+        props = rel_props(rel)
+        schema = arrow_schema(props)
+        sources = pa.table({"k": pc.unique(new.column("src"))})
+        if sources.num_rows == 0:
+            return
+        old = _execute(conn, cy.rels_by_source_keys(rt), {"data": sources}).get_as_arrow()
+        old = old.rename_columns([c for c, _ in props]).cast(schema)
+        new = new.cast(schema)
+        by = sort_columns("rel", rel, props)
+        if old.num_rows == new.num_rows and sort_arrow(old, by).equals(sort_arrow(new, by)):
+            return  # these sources already have exactly these edges
+        total = int(_scalar(conn, cy.count_rels(rel)) or 0)
+        if old.num_rows >= max(self.rebuild_min_edges, total // 20):
+            # deleting edges one by one is slow: keep the others, rebuild the table, copy all
+            full = _execute(conn, cy.rel_projection(rt, props)).get_as_arrow()
+            full = full.rename_columns([c for c, _ in props]).cast(schema)
+            keep = full.filter(pc.invert(pc.is_in(full.column("src"), value_set=sources.column("k"))))
+            merged = pa.concat_tables([keep, new])
+            _execute(conn, cy.drop_table(rel))
+            _execute(conn, cy.create_rel_table(rt))
+            if merged.num_rows:
+                _execute(conn, cy.copy_rel(rel), {"data": merged})
+            return
+        if old.num_rows:
+            _execute(conn, cy.delete_rels_from_keys(rt), {"data": sources})
+        if new.num_rows:
+            _execute(conn, cy.copy_rel(rel), {"data": new})
+
+    def write_alerts(self, alerts: Sequence[Mapping[str, Any]], run_id: str) -> int:
+        """Replace every ``Alert`` node and ``FLAGS`` edge with these contract alerts.
+
+        ``members`` and ``details`` are stored as JSON text; ``FLAGS`` edges go to the
+        member nodes that exist in the store (ids of members that are not nodes are kept in
+        ``members`` only).
+        """
+        conn = self._writer()
+        self.create_schema()
+        self._check_schema(conn)
+        rows = [alert_row(a, run_id) for a in alerts]
+        ids = [r["alert_id"] for r in rows]
+        if len(set(ids)) != len(ids):
+            raise StoreError(f"{len(ids) - len(set(ids))} duplicate alert_id(s) in one run")
+        _execute(conn, cy.drop_table(FLAGS))
+        _execute(conn, cy.drop_table(ALERT_NODE.label))
+        _execute(conn, cy.create_node_table(ALERT_NODE))
+        _execute(conn, cy.create_flags_table())
+        if rows:
+            table = frame_to_arrow(pd.DataFrame(rows), list(ALERT_NODE.props))
+            _execute(self._node_writer(), cy.copy_node(ALERT_NODE.label), {"data": table})
+        for member_type, label in MEMBER_LABELS.items():
+            pairs = sorted(
+                {
+                    (r["alert_id"], str(k))
+                    for r, a in zip(rows, alerts, strict=True)
+                    for k in alert_members(a, member_type)
+                }
+            )
+            if not pairs:
+                continue
+            keys = sorted({k for _, k in pairs})
+            found = _execute(conn, cy.existing_keys(label), {"keys": keys}).get_all()
+            present = {str(r[0]) for r in found}
+            edges = [(a, k) for a, k in pairs if k in present]
+            if edges:
+                data = pa.table({"src": [a for a, _ in edges], "dst": [k for _, k in edges]})
+                _execute(conn, cy.copy_rel(FLAGS, (ALERT_NODE.label, label)), {"data": data})
+        _execute(conn, cy.CHECKPOINT)
+        return len(rows)
+
+    def set_meta(self, values: Mapping[str, str]) -> None:
+        """Set metadata keys (other keys are kept)."""
+        conn = self._writer()
+        _execute(conn, cy.create_node_table(META_NODE))
+        for k, v in values.items():
+            _execute(conn, cy.set_meta(), {"k": str(k), "v": str(v)})
+
+    def get_meta(self) -> dict[str, str]:
+        """All metadata keys and values."""
+        with self._reading() as conn:
+            if not self._has_table(conn, META_NODE.label):
+                return {}
+            return {str(k): str(v) for k, v in _execute(conn, cy.get_meta()).get_all()}
+
+    @staticmethod
+    def _has_table(conn: ladybug.Connection, name: str) -> bool:
+        return any(str(r[0]) == name for r in _execute(conn, cy.SHOW_TABLES).get_all())
+
+    # -- projections -----------------------------------------------------------------------
+    def nodes(self, label: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """All ``label`` nodes as a frame with schema dtypes, sorted by key."""
+        props = pick_columns(node_props(label), columns)
+        with self._reading() as conn:
+            if not props:
+                n = int(_scalar(conn, cy.count_nodes(label)) or 0) if self._has_table(conn, label) else 0
+                return pd.DataFrame(index=pd.RangeIndex(n))
+            if not self._has_table(conn, label):
+                table = arrow_schema(props).empty_table()
+            else:
+                table = _execute(conn, cy.node_projection(label, [c for c, _ in props])).get_as_arrow()
+        table = table.rename_columns([c for c, _ in props])
+        table = sort_arrow(table, sort_columns("node", label, props))
+        return arrow_to_frame(table, props)
+
+    def rels(self, rel_type: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """All ``rel_type`` edges: ``src``/``dst`` keys and properties, sorted by (src, dst, props)."""
+        rt = RELS.get(rel_type)
+        if rt is None:
+            raise StoreError(f"unknown relationship type {rel_type!r}")
+        props = pick_columns(rel_props(rel_type), columns)
+        with self._reading() as conn:
+            if not self._has_table(conn, rel_type):
+                table = arrow_schema(props).empty_table()
+            elif not props:
+                n = int(_scalar(conn, cy.count_rels(rel_type)) or 0)
+                return pd.DataFrame(index=pd.RangeIndex(n))
+            else:
+                table = _execute(conn, cy.rel_projection(rt, props)).get_as_arrow()
+        table = table.rename_columns([c for c, _ in props])
+        table = sort_arrow(table, sort_columns("rel", rel_type, props))
+        return arrow_to_frame(table, props)
+
+    def flags(self) -> pd.DataFrame:
+        """The alert write-back edges: ``src`` (alert_id), ``label`` and ``dst`` (member key)."""
+        parts = []
+        with self._reading() as conn:
+            if not self._has_table(conn, FLAGS):
+                return pd.DataFrame({c: pd.Series([], dtype=object) for c in ("src", "label", "dst")})
+            for label in MEMBER_LABELS.values():
+                t = _execute(conn, cy.flags_projection(label)).get_as_arrow()
+                parts.append(
+                    pd.DataFrame(
+                        {"src": t.column(0).to_pylist(), "label": label, "dst": t.column(1).to_pylist()}
+                    )
+                )
+        df = pd.concat(parts, ignore_index=True).astype(object)
+        return df.sort_values(["src", "label", "dst"], kind="stable").reset_index(drop=True)
+
+    def counts(self) -> dict[str, int]:
+        """Nodes per data label and ``Alert``; relationships per type and ``FLAGS``."""
+        out: dict[str, int] = {}
+        with self._reading() as conn:
+            tables = {str(r[0]) for r in _execute(conn, cy.SHOW_TABLES).get_all()}
+            for label in [*NODES, ALERT_NODE.label]:
+                out[label] = int(_scalar(conn, cy.count_nodes(label)) or 0) if label in tables else 0
+            for rel in [*RELS, FLAGS]:
+                out[rel] = int(_scalar(conn, cy.count_rels(rel)) or 0) if rel in tables else 0
+        return out
+
+    # -- investigation -------------------------------------------------------------------
+    def neighbourhood(self, label: str, key: str, *, hops: int = 1, cap: int = 200) -> Subgraph:
+        """Nodes within ``hops`` data relationships of one node, at most ``cap`` of them.
+
+        The node itself comes first; neighbours are chosen by (distance, label, key), so
+        the choice is the same on every call. ``omitted`` is the number of neighbours that
+        exist but were left out. Alert write-back edges are not followed. Edges are the
+        data relationships among the returned nodes (at most ``20 * cap``).
+        """
+        if label not in NODES:
+            raise StoreError(f"unknown node label {label!r}")
+        if hops < 1 or hops > 4:
+            raise StoreError("hops must be between 1 and 4")
+        if cap < 1:
+            raise StoreError("cap must be at least 1")
+        with self._reading() as conn:
+            center = _execute(conn, cy.find_node(label), {"key": key}).get_all()
+            if not center:
+                return Subgraph((), (), 0)
+            nodes: dict[str, SubgraphNode] = {}
+            internal: dict[tuple[int, int], str] = {}
+            _add_node(center[0][0], nodes, internal)
+            total = int(_scalar(conn, cy.count_neighbours(label, hops), {"key": key}) or 0)
+            picked = _execute(conn, cy.pick_neighbours(label, hops), {"key": key, "lim": cap - 1}).get_all()
+            for row in picked:
+                _add_node(row[0], nodes, internal)
+            chosen = len(nodes) - 1
+            by_label: dict[str, list[str]] = {}
+            for n in nodes.values():
+                by_label.setdefault(n.label, []).append(n.key)
+            ids = list(nodes)
+            edges: dict[str, SubgraphEdge] = {}
+            for lbl, keys in sorted(by_label.items()):
+                if lbl not in NODES:
+                    continue
+                res = _execute(conn, cy.edges_among(lbl), {"keys": sorted(keys), "ids": ids, "lim": 20 * cap})
+                for (rel,) in res.get_all():
+                    _add_edge(rel, internal, edges)
+        ordered_edges = tuple(sorted(edges.values(), key=lambda e: (e.source, e.target, e.type, e.id)))
+        return Subgraph(tuple(nodes.values()), ordered_edges, max(0, total - chosen))
+
+    def run_read(
+        self,
+        cypher: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        limit: int = 1000,
+        timeout_s: float = 10.0,
+    ) -> QueryResult:
+        """Run analyst Cypher read-only and return at most ``limit`` rows.
+
+        The text must pass :func:`~ringwatch.graph.readonly.assert_read_only`; it then runs on
+        a read-only database handle (read-only stores) or in a read-only transaction (this
+        process's writer), with a query timeout. Nodes, relationships and paths in the
+        result become the :class:`Subgraph` of the answer.
+        """
+        assert_read_only(cypher)
+        if limit < 1:
+            raise StoreError("limit must be at least 1")
+        with self._reading(read_only_tx=True, timeout_s=timeout_s) as conn:
+            try:
+                res = conn.execute(cypher, dict(params or {}))
+            except RuntimeError as e:
+                msg = str(e)
+                if "Interrupted" in msg:
+                    raise StoreError(f"query stopped after the {timeout_s:g}s timeout") from e
+                if "read-only" in msg.lower() or "read only" in msg.lower():
+                    raise ReadOnlyViolation("the store refused a write in a read-only query") from e
+                raise StoreError(f"query failed: {msg}") from e
+            if isinstance(res, list):
+                raise ReadOnlyViolation("only one statement may be run at a time")
+            columns = [str(c) for c in res.get_column_names()]
+            rows: list[list[Any]] = []
+            while res.has_next() and len(rows) <= limit:
+                rows.append(list(res.get_next()))
+        truncated = len(rows) > limit
+        rows = rows[:limit]
+        nodes: dict[str, SubgraphNode] = {}
+        internal: dict[tuple[int, int], str] = {}
+        raw_rels: list[dict[str, Any]] = []
+        for row in rows:
+            for v in row:
+                _collect(v, nodes, internal, raw_rels)
+        edges: dict[str, SubgraphEdge] = {}
+        for rel in raw_rels:
+            _add_edge(rel, internal, edges)
+        frame = pd.DataFrame(
+            [[_display(v, internal) for v in row] for row in rows], columns=columns, dtype=object
+        )
+        graph = Subgraph(tuple(nodes.values()), tuple(edges.values())) if nodes or edges else None
+        return QueryResult(frame, graph, truncated)
+
+
+# -- helpers: result values -> subgraph ---------------------------------------------------------
+
+
+def _internal(value: Any) -> tuple[int, int] | None:
+    if isinstance(value, Mapping) and "table" in value and "offset" in value:
+        return int(value["table"]), int(value["offset"])
+    return None
+
+
+def _is_node(v: Any) -> bool:
+    return isinstance(v, Mapping) and "_LABEL" in v and "_ID" in v and "_SRC" not in v
+
+
+def _is_rel(v: Any) -> bool:
+    return isinstance(v, Mapping) and "_SRC" in v and "_DST" in v and "_LABEL" in v
+
+
+def _is_path(v: Any) -> bool:
+    return isinstance(v, Mapping) and "_NODES" in v and "_RELS" in v
+
+
+def _node_props(v: Mapping[str, Any]) -> dict[str, Any]:
+    label = str(v["_LABEL"])
+    names = (
+        [c for c, _ in ALL_NODES[label].props]
+        if label in ALL_NODES
+        else [k for k in v if not k.startswith("_")]
+    )
+    return {k: json_safe(v.get(k)) for k in names if v.get(k) is not None}
+
+
+def _add_node(
+    v: Mapping[str, Any], nodes: dict[str, SubgraphNode], internal: dict[tuple[int, int], str]
+) -> str:
+    label = str(v["_LABEL"])
+    iid = _internal(v["_ID"])
+    if label in ALL_NODES:
+        key = str(v.get(ALL_NODES[label].key))
+    elif iid is not None:
+        key = f"{iid[0]}:{iid[1]}"
+    else:
+        key = "?"
+    nid = node_id(label, key)
+    if nid not in nodes:
+        nodes[nid] = SubgraphNode(nid, label, key, _node_props(v))
+    if iid is not None:
+        internal[iid] = nid
+    return nid
+
+
+def _add_edge(
+    v: Mapping[str, Any], internal: Mapping[tuple[int, int], str], edges: dict[str, SubgraphEdge]
+) -> None:
+    src, dst = internal.get(_internal(v["_SRC"]) or (-1, -1)), internal.get(_internal(v["_DST"]) or (-1, -1))
+    if src is None or dst is None:
+        return  # an endpoint not in the result: nothing to draw it to
+    iid = _internal(v.get("_ID"))
+    rtype = str(v["_LABEL"])
+    eid = f"{rtype}#{iid[0]}:{iid[1]}" if iid else f"{src}-{rtype}->{dst}"
+    if eid not in edges:
+        props = {k: json_safe(x) for k, x in v.items() if not k.startswith("_") and x is not None}
+        edges[eid] = SubgraphEdge(eid, rtype, src, dst, props)
+
+
+def _collect(
+    v: Any,
+    nodes: dict[str, SubgraphNode],
+    internal: dict[tuple[int, int], str],
+    rels: list[dict[str, Any]],
+) -> None:
+    if _is_path(v):
+        for n in v["_NODES"] or []:
+            _collect(n, nodes, internal, rels)
+        for r in v["_RELS"] or []:
+            _collect(r, nodes, internal, rels)
+    elif _is_node(v):
+        _add_node(v, nodes, internal)
+    elif _is_rel(v):
+        rels.append(dict(v))
+    elif isinstance(v, list):
+        for x in v:
+            _collect(x, nodes, internal, rels)
+
+
+def _display(v: Any, internal: Mapping[tuple[int, int], str]) -> Any:
+    """A result value for the table: nodes/relationships as property dicts, dates as text."""
+    if _is_path(v):
+        return {
+            "nodes": [_display(n, internal) for n in v["_NODES"] or []],
+            "rels": [_display(r, internal) for r in v["_RELS"] or []],
+        }
+    if _is_node(v):
+        return {"_label": str(v["_LABEL"]), **_node_props(v)}
+    if _is_rel(v):
+        out: dict[str, Any] = {"_type": str(v["_LABEL"])}
+        out["_src"] = internal.get(_internal(v["_SRC"]) or (-1, -1))
+        out["_dst"] = internal.get(_internal(v["_DST"]) or (-1, -1))
+        out.update({k: json_safe(x) for k, x in v.items() if not k.startswith("_") and x is not None})
+        return out
+    if isinstance(v, list):
+        return [_display(x, internal) for x in v]
+    return json_safe(v)

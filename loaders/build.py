@@ -1,0 +1,371 @@
+"""Turn validated tables into graph frames (contract §1 "graph meaning", graph/schema.py).
+
+One frame per node label and relationship type, always (empty when there is no data),
+passed through :func:`ringwatch.graph.base.conform` and sorted (nodes by key,
+relationships by ``src``, ``dst`` and a tie-break column) so that loading the same input
+twice gives identical frames.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ringwatch.contract import TABLE_ORDER
+from ringwatch.graph.base import GraphFrames, conform
+from ringwatch.graph.schema import NODES, RELS
+from ringwatch.loaders.values import arrow, byte_matrix, empty, hash64, hex64, isin, sort_order, to_str_series
+from ringwatch.semantics import earliest_deaths
+
+#: string columns that order relationship rows after (src, dst); remaining ties keep file order
+REL_TIEBREAK: dict[str, tuple[str, ...]] = {
+    "RENUMBERED_TO": ("reason",),
+    "HOLDS": ("role",),
+    "LIVES_AT": ("address_type",),
+    "TREATED_AT": ("claim_id",),
+}
+
+
+def _empty(columns: Sequence[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
+
+
+def _sorted(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """Stable sort by string columns (see :func:`ringwatch.loaders.values.sort_order`)."""
+    if len(frame) <= 1:
+        return frame
+    return frame.iloc[sort_order(frame, list(by))]
+
+
+def node_frame(frame: pd.DataFrame, label: str) -> pd.DataFrame:
+    key = NODES[label].key
+    return conform(_sorted(frame, [key]), "node", label)
+
+
+def by_key_then_src(frame: pd.DataFrame, key: str, src: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``frame`` sorted by its unique ``key``, and the same rows sorted by (``src``, ``key``).
+
+    The second order is a stable sort by ``src`` of the first, so the key columns are only
+    sorted once (for a node frame and the relationship that points at it).
+    """
+    by_key = _sorted(frame, [key])
+    return by_key, by_key.iloc[sort_order(by_key, [src])] if len(by_key) > 1 else by_key
+
+
+def rel_frame(frame: pd.DataFrame, rel_type: str) -> pd.DataFrame:
+    by = ["src", "dst", *[c for c in REL_TIEBREAK.get(rel_type, ()) if c in frame.columns]]
+    return conform(_sorted(frame, by), "rel", rel_type)
+
+
+def _stubs(key: str, existing: pd.Series | None, *candidates: pd.Series | None) -> pd.DataFrame:
+    """Nodes with only their key for referenced ids missing from their own table."""
+    vals = [c[~empty(c)] for c in candidates if c is not None and len(c)]
+    if not vals:
+        return _empty([key])
+    ids = pd.Series(pd.concat(vals, ignore_index=True).unique(), dtype="str")
+    if existing is not None and len(existing):
+        ids = ids[~isin(ids, arrow(existing.dropna()))]
+    return pd.DataFrame({key: ids.reset_index(drop=True)})
+
+
+def _concat(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    parts = [f for f in frames if len(f.columns)]
+    nonempty = [f for f in parts if len(f)]
+    if not nonempty:
+        return parts[0].iloc[0:0] if parts else pd.DataFrame()
+    return pd.concat(nonempty, ignore_index=True) if len(nonempty) > 1 else nonempty[0]
+
+
+def month_numbers(months: pd.Series) -> np.ndarray:
+    """``year * 12 + month - 1`` of validated ``YYYY-MM`` strings, from their bytes (no parsing per row)."""
+    got = byte_matrix(arrow(months))
+    assert got is not None
+    d = got[0][:, :7].astype(np.int64) - ord("0")
+    return (d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]) * 12 + d[:, 5] * 10 + d[:, 6] - 1
+
+
+def aggregate_payments(payments: pd.DataFrame) -> pd.DataFrame:
+    """Payments per (benefit_id, account_no) as PAID_TO properties.
+
+    Lists (``months``, ``amounts``, ``payment_ids``) hold one entry per payment, sorted by
+    month (same-month payments in file order); ``n_months`` counts distinct months; ``total`` is the sum
+    (rounded to 1e-6 yuan against float noise).
+    """
+    cols = [
+        "src",
+        "dst",
+        "months",
+        "amounts",
+        "payment_ids",
+        "n_months",
+        "total",
+        "first_month",
+        "last_month",
+    ]
+    if payments.empty:
+        return _empty(cols)
+    # group = (benefit_id, account_no) as one integer; months as sorted integer codes;
+    # np.lexsort is stable, so same-month payments stay in file order
+    b_codes, _ = pd.factorize(payments["benefit_id"])
+    a_codes, a_uniq = pd.factorize(payments["account_no"])
+    m_codes = month_numbers(payments["month"])
+    group = b_codes.astype(np.int64) * (len(a_uniq) + 1) + a_codes
+    m_min = int(m_codes.min())
+    span = int(m_codes.max()) - m_min + 1
+    if (int(group.max()) + 1) * span < 2**62:  # one integer key, one stable sort
+        order = np.argsort(group * span + (m_codes - m_min), kind="stable")
+    else:
+        order = np.lexsort((m_codes, group))
+    group = group[order]
+    m_codes = m_codes[order]
+    n = len(order)
+    new_group = np.ones(n, dtype=bool)
+    new_group[1:] = group[1:] != group[:-1]
+    new_month = new_group.copy()
+    new_month[1:] |= m_codes[1:] != m_codes[:-1]
+    starts = np.flatnonzero(new_group)
+    ends = np.append(starts[1:], n)
+    offsets = pa.array(np.append(starts, n).astype(np.int32))
+    take = pa.array(order)
+    months = arrow(payments["month"]).take(take)
+    amounts = payments["amount"].to_numpy(dtype="float64")[order]
+
+    def lists(values: pa.Array) -> list[object]:
+        return pa.ListArray.from_arrays(offsets, values).to_pylist()
+
+    def at(values: pa.Array, positions: np.ndarray) -> np.ndarray:
+        return np.asarray(values.take(pa.array(positions)).to_numpy(zero_copy_only=False), dtype=object)
+
+    first = order[starts]
+    return pd.DataFrame(
+        {
+            "src": at(arrow(payments["benefit_id"]), first),
+            "dst": at(arrow(payments["account_no"]), first),
+            "months": lists(months),
+            "amounts": lists(pa.array(amounts, type=pa.float64())),
+            "payment_ids": lists(arrow(payments["payment_id"]).take(take)),
+            "n_months": np.add.reduceat(new_month.astype(np.int64), starts),
+            "total": np.round(np.add.reduceat(amounts, starts), 6),
+            "first_month": at(months, starts),
+            "last_month": at(months, ends - 1),
+        }
+    )
+
+
+def activity_ids(acts: pd.DataFrame) -> pd.Series:
+    """Stable activity ids: 16 hex characters of :func:`~ringwatch.loaders.values.hash64`.
+
+    The hashed text is ``id_number|date|source|kind`` (normalised values, date as
+    ``YYYY-MM-DD``, empty kind as ``""``); the k-th repeat (k >= 1, in file order) of an
+    identical row hashes ``id_number|date|source|kind|k`` instead, so a reload gives the
+    same ids and identical rows stay distinct. A (never observed) clash gets a ``-k`` suffix.
+    """
+    if acts.empty:
+        return pd.Series([], index=acts.index, dtype="str")
+    date = to_str_series(
+        pa.chunked_array([pa.array(acts["date"]).cast(pa.date32()).cast(pa.string())]), acts.index
+    )
+    kind = acts["kind"].fillna("").astype("str")
+    base = acts["id_number"].astype("str") + "|" + date + "|" + acts["source"].astype("str") + "|" + kind
+    h = hash64(arrow(base))
+    occ = pd.Series(h).groupby(h, sort=False).cumcount().to_numpy()
+    again = occ > 0
+    if again.any():
+        repeat = base[again] + "|" + pd.Series(occ[again], index=base.index[again]).astype("str")
+        h[again] = hash64(arrow(repeat))
+    ids = to_str_series(hex64(h), acts.index)
+    hs = np.sort(h)
+    if (hs[1:] == hs[:-1]).any():
+        k = ids.groupby(ids, sort=False).cumcount()
+        ids = ids.where(k == 0, ids + "-" + k.astype("str"))
+    return ids
+
+
+def build_frames(clean: Mapping[str, pd.DataFrame], inferred: pd.DataFrame | None) -> GraphFrames:
+    """Build every node and relationship frame from the loaded rows of each table.
+
+    Parameters
+    ----------
+    clean
+        Loaded (valid) rows per contract table that was present, typed as the cleaners
+        produce them.
+    inferred
+        Identities inferred from renumberings (or None).
+    """
+    nodes: dict[str, pd.DataFrame] = {}
+    rels: dict[str, pd.DataFrame] = {}
+
+    def get(name: str) -> pd.DataFrame | None:
+        return clean.get(name)
+
+    # -- persons, identities, deaths --------------------------------------------------------
+    persons = get("persons")
+    identities = get("identities")
+    assert persons is not None and identities is not None
+    ident = _concat([identities, inferred] if inferred is not None else [identities])
+    id_person = ident[["id_number", "person_id"]]
+    deaths = get("deaths")
+    if deaths is not None and len(deaths):
+        dead = earliest_deaths(deaths[["id_number", "death_date", "source"]], id_person)
+    else:
+        dead = _empty(["person_id", "death_date", "death_source"])
+    dead = dead.astype({"person_id": "str"}) if len(dead) else dead
+    p = persons.drop(columns=["death_date", "death_source"], errors="ignore")
+    nodes["Person"] = node_frame(p.merge(dead, on="person_id", how="left") if len(dead) else p, "Person")
+    ident = ident.merge(dead, on="person_id", how="left") if len(dead) else ident
+    ident_sorted, by_person = by_key_then_src(ident, "id_number", "person_id")
+    nodes["Identity"] = conform(ident_sorted, "node", "Identity")
+    rels["HAS_IDENTITY"] = conform(
+        pd.DataFrame({"src": by_person["person_id"], "dst": by_person["id_number"]}), "rel", "HAS_IDENTITY"
+    )
+    ren = get("renumberings")
+    if ren is not None:
+        rels["RENUMBERED_TO"] = rel_frame(
+            ren.rename(columns={"old_id_number": "src", "new_id_number": "dst"}), "RENUMBERED_TO"
+        )
+
+    # -- accounts (with evidence-only accounts named by benefits and payments) -------------------
+    accounts = get("accounts")
+    benefits = get("benefits")
+    payments = get("payments")
+    acct_frame = accounts if accounts is not None else _empty(["account_no"])
+    stubs = _stubs(
+        "account_no",
+        acct_frame["account_no"],
+        benefits["account_no"] if benefits is not None else None,
+        payments["account_no"] if payments is not None else None,
+    )
+    nodes["Account"] = node_frame(_concat([acct_frame, stubs]), "Account")
+    if accounts is not None:
+        _, holds = by_key_then_src(accounts, "account_no", "person_id")  # account_no is unique
+        rels["HOLDS"] = conform(
+            holds.rename(columns={"person_id": "src", "account_no": "dst"}), "rel", "HOLDS"
+        )
+
+    # -- phones, addresses -------------------------------------------------------------------
+    phones = get("phones")
+    if phones is not None:
+        nodes["Phone"] = node_frame(pd.DataFrame({"phone": phones["phone"].unique()}), "Phone")
+        rels["USES_PHONE"] = rel_frame(
+            phones.rename(columns={"person_id": "src", "phone": "dst"}), "USES_PHONE"
+        )
+    addresses = get("addresses")
+    if addresses is not None:
+        a = addresses[["address_key", "address"]].drop_duplicates()
+        a = a.iloc[sort_order(a, ["address_key", "address"])].drop_duplicates("address_key", keep="first")
+        nodes["Address"] = node_frame(a, "Address")
+        rels["LIVES_AT"] = rel_frame(
+            addresses.drop(columns=["address"]).rename(columns={"person_id": "src", "address_key": "dst"}),
+            "LIVES_AT",
+        )
+
+    # -- employers, employments ------------------------------------------------------------------
+    employers = get("employers")
+    employments = get("employments")
+    emp_frame = employers if employers is not None else _empty(["employer_id"])
+    emp_stubs = (
+        _stubs("employer_id", None, employments["employer_id"])
+        if employers is None and employments is not None
+        else _empty(["employer_id"])
+    )
+    if employers is not None or employments is not None:
+        nodes["Employer"] = node_frame(_concat([emp_frame, emp_stubs]), "Employer")
+    if employments is not None:
+        rels["EMPLOYED_BY"] = rel_frame(
+            employments.rename(columns={"id_number": "src", "employer_id": "dst"}), "EMPLOYED_BY"
+        )
+
+    # -- benefits, payments ------------------------------------------------------------------------
+    ben_frame = benefits if benefits is not None else _empty(["benefit_id"])
+    ben_stubs = (
+        _stubs("benefit_id", None, payments["benefit_id"])
+        if benefits is None and payments is not None
+        else _empty(["benefit_id"])
+    )
+    if benefits is not None or payments is not None:
+        nodes["Benefit"] = node_frame(_concat([ben_frame, ben_stubs]), "Benefit")
+    if benefits is not None:
+        rels["RECEIVES"] = rel_frame(
+            pd.DataFrame({"src": benefits["id_number"], "dst": benefits["benefit_id"]}), "RECEIVES"
+        )
+    paid = aggregate_payments(payments) if payments is not None else _empty(["src", "dst"])
+    if benefits is not None:
+        declared = benefits.loc[~empty(benefits["account_no"]), ["benefit_id", "account_no"]]
+        declared = declared.rename(columns={"benefit_id": "src", "account_no": "dst"})
+        if len(paid):
+
+            def pair(f: pd.DataFrame) -> pd.Series:
+                return f["src"].astype("str") + "\x00" + f["dst"].astype("str")
+
+            declared = declared[~isin(pair(declared), arrow(pair(paid)))]
+        if len(declared):
+            k = len(declared)
+            declared = declared.copy()
+            for col in ("months", "amounts", "payment_ids"):
+                empties: list[list[str]] = [[] for _ in range(k)]
+                declared[col] = pd.Series(empties, index=declared.index, dtype=object)
+            declared["n_months"] = 0
+            declared["total"] = 0.0
+            paid = _concat([paid, declared])
+    if benefits is not None or payments is not None:
+        rels["PAID_TO"] = rel_frame(paid, "PAID_TO")
+
+    # -- hospitals, doctors, claims -----------------------------------------------------------------
+    hospitals = get("hospitals")
+    doctors = get("doctors")
+    claims = get("claims")
+    hosp_frame = hospitals if hospitals is not None else _empty(["hospital_id"])
+    hosp_stubs = (
+        _stubs(
+            "hospital_id",
+            None,
+            doctors["hospital_id"] if doctors is not None else None,
+            claims["hospital_id"] if claims is not None else None,
+        )
+        if hospitals is None
+        else _empty(["hospital_id"])
+    )
+    if hospitals is not None or doctors is not None or claims is not None:
+        nodes["Hospital"] = node_frame(_concat([hosp_frame, hosp_stubs]), "Hospital")
+    doc_frame = doctors if doctors is not None else _empty(["doctor_id"])
+    doc_stubs = (
+        _stubs("doctor_id", None, claims["doctor_id"])
+        if doctors is None and claims is not None
+        else _empty(["doctor_id"])
+    )
+    if doctors is not None or claims is not None:
+        nodes["Doctor"] = node_frame(_concat([doc_frame, doc_stubs]), "Doctor")
+    if doctors is not None:
+        rels["WORKS_AT"] = rel_frame(
+            pd.DataFrame({"src": doctors["doctor_id"], "dst": doctors["hospital_id"]}), "WORKS_AT"
+        )
+    if claims is not None:
+        c = claims.rename(columns={"id_number": "src", "hospital_id": "dst"})
+        c["doctor_id"] = c["doctor_id"].where(~empty(c["doctor_id"]))
+        rels["TREATED_AT"] = rel_frame(c, "TREATED_AT")
+
+    # -- activities ------------------------------------------------------------------------------------
+    acts = get("activities")
+    if acts is not None:
+        a = acts.assign(activity_id=activity_ids(acts))
+        a_sorted, by_identity = by_key_then_src(a, "activity_id", "id_number")
+        nodes["Activity"] = conform(a_sorted, "node", "Activity")
+        rels["HAS_ACTIVITY"] = conform(
+            pd.DataFrame({"src": by_identity["id_number"], "dst": by_identity["activity_id"]}),
+            "rel",
+            "HAS_ACTIVITY",
+        )
+
+    # every label and type gets a frame, empty when there is no data
+    for label in NODES:
+        if label not in nodes:
+            nodes[label] = conform(_empty(NODES[label].columns), "node", label)
+    for rel in RELS:
+        if rel not in rels:
+            rels[rel] = conform(_empty(RELS[rel].columns), "rel", rel)
+    loaded = frozenset(clean)
+    meta = {"loaded_tables": ",".join(t for t in TABLE_ORDER if t in loaded)}
+    return GraphFrames({k: nodes[k] for k in NODES}, {k: rels[k] for k in RELS}, loaded, meta)
