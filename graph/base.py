@@ -77,7 +77,9 @@ def conform(frame: pd.DataFrame, kind: str, name: str) -> pd.DataFrame:
     n = len(frame)
     out = {}
     for col, typ in props:
-        values = frame[col] if col in frame.columns else pd.Series([None] * n, index=frame.index, dtype=object)
+        values = (
+            frame[col] if col in frame.columns else pd.Series([None] * n, index=frame.index, dtype=object)
+        )
         out[col] = _conform_series(values, typ)
     return pd.DataFrame(out, index=frame.index).reset_index(drop=True)
 

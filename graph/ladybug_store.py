@@ -5,22 +5,33 @@ is in :mod:`ringwatch.graph.ladybug_cypher`.
 
 Concurrency facts this module is built on (verified on ladybug 0.22):
 
-* one process may hold the file read-write; another process may at the same time open it
-  read-only and sees everything committed when it opened (WAL included), but not later
-  writes; a long-lived read-only handle therefore goes stale, so read-only stores open a
-  short-lived read-only handle per call;
+* one process may hold the file read-write; other processes may open it read-only at the
+  same time and see everything committed when they opened (WAL included), but not later
+  writes: a long-lived read-only handle goes stale, so read-only stores open a short-lived
+  read-only handle per call;
+* a second read-write open from another process fails ("Could not set lock on file"):
+  :class:`~ringwatch.errors.LockError`;
 * inside one process, opening and closing a second ``Database`` on a file this process holds
   read-write releases the process's file lock (POSIX ``fcntl`` locks are per process), and
   a second read-write ``Database`` on the same file is *not* refused. This module therefore
   keeps a registry of files open read-write in this process: a second read-write open is
   refused, and a read-only store on such a file reads through the writer's database inside
-  ``BEGIN TRANSACTION READ ONLY`` instead of opening its own handle.
+  ``BEGIN TRANSACTION READ ONLY`` instead of opening its own handle;
+* a ``replace`` load builds the new graph in a fresh file beside the store and renames it
+  over the store: readers see the old graph or the new one, never a half-loaded store.
+  ``upsert`` loads write in place, statement by statement.
+
+Two LadybugDB 0.22 defects are worked around: node ``COPY`` into a ``STRING`` primary key
+can deadlock with several threads (seen with 150k long Chinese address keys, from Arrow and
+from CSV), so node copies and updates run single-threaded; and the buffer pool defaults to
+80% of RAM, so it is capped (see :func:`buffer_pool_bytes`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import time
 import weakref
@@ -87,6 +98,13 @@ def buffer_pool_bytes() -> int:
     return max(2**30, total // 4)
 
 
+def _remove_db_files(path: Path) -> None:
+    """Delete a database file and its WAL, if present."""
+    for p in (path, path.with_name(path.name + ".wal")):
+        if p.is_file():
+            p.unlink()
+
+
 def _canonical_path(path: str | Path) -> str:
     if str(path) == ":memory:":
         return ":memory:"
@@ -106,11 +124,17 @@ def _scalar(conn: ladybug.Connection, query: str, params: dict[str, Any] | None 
     return rows[0][0] if rows else None
 
 
+def safe_message(error: BaseException) -> str:
+    """A LadybugDB error message without the data values it may quote (ids, phones, keys)."""
+    msg = re.sub(r"(key value|value)\s+\S+", r"\1 …", str(error))
+    return re.sub(r"\d{6,}", "…", msg)
+
+
 def _execute(conn: ladybug.Connection, query: str, params: dict[str, Any] | None = None) -> Any:
     try:
         result = conn.execute(query, params or {})
     except RuntimeError as e:
-        raise StoreError(f"LadybugDB query failed: {e}") from e
+        raise StoreError(f"LadybugDB query failed: {safe_message(e)}") from e
     if isinstance(result, list):  # several statements: keep the last result
         return result[-1]
     return result
@@ -177,7 +201,7 @@ class LadybugStore(GraphStore):
                     f"store {self.path} is open for writing in another process; "
                     "read-only access is possible, writing must wait until it closes"
                 ) from e
-            raise StoreError(f"cannot open LadybugDB store {self.path}: {msg}") from e
+            raise StoreError(f"cannot open LadybugDB store {self.path}: {safe_message(e)}") from e
 
     # -- lifecycle ---------------------------------------------------------------------
     def close(self) -> None:
@@ -258,7 +282,9 @@ class LadybugStore(GraphStore):
             except RuntimeError as e:
                 last = e
                 time.sleep(0.1 * (attempt + 1))
-        raise StoreError(f"cannot open LadybugDB store {self.path} read-only: {last}")
+        raise StoreError(
+            f"cannot open LadybugDB store {self.path} read-only: {safe_message(last or Exception())}"
+        )
 
     # -- schema ------------------------------------------------------------------------
     def create_schema(self) -> None:
@@ -267,7 +293,10 @@ class LadybugStore(GraphStore):
         Tables of an older schema are left alone here: a ``replace`` load recreates them,
         and an ``upsert`` load or :meth:`write_alerts` refuses to write into them.
         """
-        conn = self._writer()
+        self._create_schema(self._writer())
+
+    @staticmethod
+    def _create_schema(conn: ladybug.Connection) -> None:
         for nt in ALL_NODES.values():
             _execute(conn, cy.create_node_table(nt))
         for rt in RELS.values():
@@ -326,15 +355,11 @@ class LadybugStore(GraphStore):
 
         written: dict[str, int] = {}
         t0 = time.perf_counter()
-        if mode == "replace":
-            self._drop_all(conn)
-            self.create_schema()
-            for lbl in NODES:
-                if lbl in node_tables and node_tables[lbl].num_rows:
-                    _execute(self._node_writer(), cy.copy_node(lbl), {"data": node_tables[lbl]})
-            for rel in RELS:
-                if rel in rel_tables and rel_tables[rel].num_rows:
-                    _execute(conn, cy.copy_rel(rel), {"data": rel_tables[rel]})
+        if mode == "replace" and self.path != ":memory:":
+            self._replace_file(node_tables, rel_tables, frames)
+            conn = self._writer()
+        elif mode == "replace":
+            self._replace_all(conn, self._node_writer(), node_tables, rel_tables, frames)
         else:
             for lbl in NODES:
                 if lbl in node_tables and node_tables[lbl].num_rows:
@@ -342,18 +367,80 @@ class LadybugStore(GraphStore):
             for rel in RELS:
                 if rel in rel_tables:
                     self._replace_edges(rel, rel_tables[rel])
+            loaded = set(frames.loaded_tables) | self.tables()
+            self.set_meta({**frames.meta, "loaded_tables": ",".join(t for t in TABLE_ORDER if t in loaded)})
         written.update({lbl: t.num_rows for lbl, t in node_tables.items()})
         written.update({rel: t.num_rows for rel, t in rel_tables.items()})
-
-        meta = dict(frames.meta)
-        loaded = set(frames.loaded_tables)
-        if mode == "upsert":
-            loaded |= self.tables()
-        meta["loaded_tables"] = ",".join(t for t in TABLE_ORDER if t in loaded)
-        self.set_meta(meta)
         _execute(conn, cy.CHECKPOINT)
         log.info("%s load of %d rows took %.1fs", mode, sum(written.values()), time.perf_counter() - t0)
         return written
+
+    def _replace_file(
+        self, node_tables: Mapping[str, pa.Table], rel_tables: Mapping[str, pa.Table], frames: GraphFrames
+    ) -> None:
+        """Build the new graph in a fresh file beside the store, then swap it in.
+
+        A fresh file copies fastest (no old tables to drop, no transaction), and the swap is
+        one ``rename``: a reader opening the store sees the old graph or the new one, never
+        half of it, and a failed load leaves the old graph in place.
+        """
+        target = Path(self.path)
+        tmp = target.with_name(f"{target.name}.replace-{os.getpid()}")
+        _remove_db_files(tmp)
+        try:
+            db = ladybug.Database(str(tmp), buffer_pool_size=buffer_pool_bytes())
+            conn, conn1 = ladybug.Connection(db), ladybug.Connection(db)
+            conn1.set_max_threads_for_exec(1)  # see _open_rw: node COPY single-threaded
+            try:
+                self._replace_all(conn, conn1, node_tables, rel_tables, frames)
+                _execute(conn, cy.CHECKPOINT)
+            finally:
+                conn1.close()
+                conn.close()
+                db.close()
+            for c in (self._conn1, self._conn):
+                if c is not None:
+                    c.close()
+            self._conn = self._conn1 = None
+            if self._db is not None:
+                self._db.close()  # a clean close checkpoints and removes the store's WAL
+                self._db = None
+            _remove_db_files(target.with_name(target.name + ".wal"))
+            os.replace(tmp, target)
+        except BaseException:
+            _remove_db_files(tmp)
+            raise
+        finally:
+            if self._db is None:
+                self._open_rw()
+
+    def _replace_all(
+        self,
+        conn: ladybug.Connection,
+        node_conn: ladybug.Connection,
+        node_tables: Mapping[str, pa.Table],
+        rel_tables: Mapping[str, pa.Table],
+        frames: GraphFrames,
+    ) -> None:
+        """Drop every table, recreate the schema, copy every frame and write the metadata.
+
+        ``node_conn`` copies node tables single-threaded; when it is ``conn`` itself (one
+        transaction), ``conn`` is switched to one thread for node tables and back.
+        """
+        self._drop_all(conn)
+        self._create_schema(conn)
+        if node_conn is conn:
+            conn.set_max_threads_for_exec(1)
+        for lbl in NODES:
+            if lbl in node_tables and node_tables[lbl].num_rows:
+                _execute(node_conn, cy.copy_node(lbl), {"data": node_tables[lbl]})
+        if node_conn is conn:
+            conn.set_max_threads_for_exec(0)
+        for rel in RELS:
+            if rel in rel_tables and rel_tables[rel].num_rows:
+                _execute(conn, cy.copy_rel(rel), {"data": rel_tables[rel]})
+        loaded = ",".join(t for t in TABLE_ORDER if t in frames.loaded_tables)
+        self._set_meta(conn, {**frames.meta, "loaded_tables": loaded})
 
     def _check_endpoints(
         self,
@@ -493,7 +580,10 @@ class LadybugStore(GraphStore):
 
     def set_meta(self, values: Mapping[str, str]) -> None:
         """Set metadata keys (other keys are kept)."""
-        conn = self._writer()
+        self._set_meta(self._writer(), values)
+
+    @staticmethod
+    def _set_meta(conn: ladybug.Connection, values: Mapping[str, str]) -> None:
         _execute(conn, cy.create_node_table(META_NODE))
         for k, v in values.items():
             _execute(conn, cy.set_meta(), {"k": str(k), "v": str(v)})
@@ -638,7 +728,7 @@ class LadybugStore(GraphStore):
                     raise StoreError(f"query stopped after the {timeout_s:g}s timeout") from e
                 if "read-only" in msg.lower() or "read only" in msg.lower():
                     raise ReadOnlyViolation("the store refused a write in a read-only query") from e
-                raise StoreError(f"query failed: {msg}") from e
+                raise StoreError(f"query failed: {safe_message(e)}") from e
             if isinstance(res, list):
                 raise ReadOnlyViolation("only one statement may be run at a time")
             columns = [str(c) for c in res.get_column_names()]

@@ -46,7 +46,7 @@ class RelType:
         return dict(self.props)[name]
 
 
-S, D, F, I, B = "STRING", "DATE", "DOUBLE", "INT64", "BOOL"
+S, D, F, N, B = "STRING", "DATE", "DOUBLE", "INT64", "BOOL"
 
 NODES: dict[str, NodeType] = {
     n.label: n
@@ -152,8 +152,8 @@ RELS: dict[str, RelType] = {
             (("changed_date", D), ("reason", S), ("region_code", S), ("extra", S)),
         ),
         RelType("HOLDS", "Person", "Account", (("role", S), ("opened_date", D))),
-        RelType("USES_PHONE", "Person", "Phone", (("since", D),)),
-        RelType("LIVES_AT", "Person", "Address", (("address_type", S), ("since", D))),
+        RelType("USES_PHONE", "Person", "Phone", (("since", D), ("extra", S))),
+        RelType("LIVES_AT", "Person", "Address", (("address_type", S), ("since", D), ("extra", S))),
         RelType(
             "EMPLOYED_BY",
             "Identity",
@@ -162,7 +162,7 @@ RELS: dict[str, RelType] = {
                 ("start_date", D),
                 ("end_date", D),
                 ("contribution_base", F),
-                ("back_paid_months", I),
+                ("back_paid_months", N),
                 ("extra", S),
             ),
         ),
@@ -176,7 +176,7 @@ RELS: dict[str, RelType] = {
                 ("months", "STRING[]"),
                 ("amounts", "DOUBLE[]"),
                 ("payment_ids", "STRING[]"),
-                ("n_months", I),
+                ("n_months", N),
                 ("total", F),
                 ("first_month", S),
                 ("last_month", S),

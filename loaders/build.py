@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ringwatch.contract import TABLE_ORDER
 from ringwatch.graph.base import GraphFrames, conform
@@ -41,34 +42,75 @@ def _sorted(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
 
 
 def node_frame(frame: pd.DataFrame, label: str) -> pd.DataFrame:
+    """``frame`` sorted by the label's key and conformed to its schema columns and dtypes."""
     key = NODES[label].key
     return conform(_sorted(frame, [key]), "node", label)
 
 
 def by_key_then_src(frame: pd.DataFrame, key: str, src: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``frame`` sorted by its unique ``key``, and the same rows sorted by (``src``, ``key``).
+    """``frame`` sorted by its unique ``key``, and a ``src``/``dst`` frame sorted by (``src``, ``key``).
 
-    The second order is a stable sort by ``src`` of the first, so the key columns are only
+    The second order is a stable sort by ``src`` of the first, so the key column is only
     sorted once (for a node frame and the relationship that points at it).
     """
     by_key = _sorted(frame, [key])
-    return by_key, by_key.iloc[sort_order(by_key, [src])] if len(by_key) > 1 else by_key
+    pairs = pd.DataFrame({"src": by_key[src], "dst": by_key[key]})
+    return by_key, pairs.iloc[sort_order(pairs, ["src"])] if len(pairs) > 1 else pairs
 
 
 def rel_frame(frame: pd.DataFrame, rel_type: str) -> pd.DataFrame:
+    """``frame`` sorted by (src, dst, tie-break columns) and conformed to the relationship schema."""
     by = ["src", "dst", *[c for c in REL_TIEBREAK.get(rel_type, ()) if c in frame.columns]]
     return conform(_sorted(frame, by), "rel", rel_type)
 
 
 def _stubs(key: str, existing: pd.Series | None, *candidates: pd.Series | None) -> pd.DataFrame:
     """Nodes with only their key for referenced ids missing from their own table."""
-    vals = [c[~empty(c)] for c in candidates if c is not None and len(c)]
+    vals = [pc.unique(arrow(c)) for c in candidates if c is not None and len(c)]
     if not vals:
         return _empty([key])
-    ids = pd.Series(pd.concat(vals, ignore_index=True).unique(), dtype="str")
+    ids = pc.unique(pa.chunked_array(vals, type=pa.string()))
+    ids = pc.drop_null(ids)
+    ids = ids.filter(pc.not_equal(pc.utf8_length(ids), 0))
     if existing is not None and len(existing):
-        ids = ids[~isin(ids, arrow(existing.dropna()))]
-    return pd.DataFrame({key: ids.reset_index(drop=True)})
+        ids = ids.filter(pc.invert(pc.is_in(ids, value_set=arrow(existing.dropna()))))
+    return pd.DataFrame({key: to_str_series(pa.chunked_array([ids], type=pa.string()))})
+
+
+def attach_deaths(frame: pd.DataFrame, dead: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with ``death_date``/``death_source`` of its ``person_id`` (from :func:`earliest_deaths`)."""
+    out = frame.copy()
+    n = len(out)
+    if len(dead) == 0 or n == 0:
+        out["death_date"] = pd.Series(
+            np.full(n, np.datetime64("NaT"), dtype="datetime64[us]"), index=out.index
+        )
+        out["death_source"] = pd.Series([None] * n, index=out.index, dtype=object)
+        return out
+    idx = pc.index_in(arrow(out["person_id"]), value_set=arrow(dead["person_id"].astype("str")))
+    found = np.asarray(idx.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    pos = np.asarray(pc.fill_null(idx, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+    dates = pd.to_datetime(dead["death_date"]).to_numpy().astype("datetime64[us]")[pos]
+    dates[~found] = np.datetime64("NaT")
+    sources = dead["death_source"].to_numpy(dtype=object)[pos]
+    sources[~found] = None
+    out["death_date"] = pd.Series(dates, index=out.index)
+    out["death_source"] = pd.Series(sources, index=out.index, dtype=object)
+    return out
+
+
+def first_of_runs(values: pd.Series) -> np.ndarray:
+    """Positions where a sorted string column starts a new run of equal values."""
+    n = len(values)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    a = pc.fill_null(arrow(values), "")
+    new = np.ones(n, dtype=bool)
+    if n > 1:
+        new[1:] = np.asarray(
+            pc.not_equal(a.slice(1), a.slice(0, n - 1)).to_numpy(zero_copy_only=False), dtype=bool
+        )
+    return np.flatnonzero(new)
 
 
 def _concat(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
@@ -212,15 +254,11 @@ def build_frames(clean: Mapping[str, pd.DataFrame], inferred: pd.DataFrame | Non
         dead = earliest_deaths(deaths[["id_number", "death_date", "source"]], id_person)
     else:
         dead = _empty(["person_id", "death_date", "death_source"])
-    dead = dead.astype({"person_id": "str"}) if len(dead) else dead
-    p = persons.drop(columns=["death_date", "death_source"], errors="ignore")
-    nodes["Person"] = node_frame(p.merge(dead, on="person_id", how="left") if len(dead) else p, "Person")
-    ident = ident.merge(dead, on="person_id", how="left") if len(dead) else ident
+    nodes["Person"] = node_frame(attach_deaths(persons, dead), "Person")
+    ident = attach_deaths(ident, dead)
     ident_sorted, by_person = by_key_then_src(ident, "id_number", "person_id")
     nodes["Identity"] = conform(ident_sorted, "node", "Identity")
-    rels["HAS_IDENTITY"] = conform(
-        pd.DataFrame({"src": by_person["person_id"], "dst": by_person["id_number"]}), "rel", "HAS_IDENTITY"
-    )
+    rels["HAS_IDENTITY"] = conform(by_person, "rel", "HAS_IDENTITY")
     ren = get("renumberings")
     if ren is not None:
         rels["RENUMBERED_TO"] = rel_frame(
@@ -240,22 +278,25 @@ def build_frames(clean: Mapping[str, pd.DataFrame], inferred: pd.DataFrame | Non
     )
     nodes["Account"] = node_frame(_concat([acct_frame, stubs]), "Account")
     if accounts is not None:
-        _, holds = by_key_then_src(accounts, "account_no", "person_id")  # account_no is unique
-        rels["HOLDS"] = conform(
-            holds.rename(columns={"person_id": "src", "account_no": "dst"}), "rel", "HOLDS"
-        )
+        holds = accounts.rename(columns={"person_id": "src", "account_no": "dst"})
+        order = sort_order(holds, ["dst"])  # account_no is unique: (src, dst) = stable by src after dst
+        holds = holds.iloc[order]
+        rels["HOLDS"] = conform(holds.iloc[sort_order(holds, ["src"])], "rel", "HOLDS")
 
     # -- phones, addresses -------------------------------------------------------------------
     phones = get("phones")
     if phones is not None:
-        nodes["Phone"] = node_frame(pd.DataFrame({"phone": phones["phone"].unique()}), "Phone")
+        nodes["Phone"] = node_frame(
+            pd.DataFrame({"phone": to_str_series(pc.unique(arrow(phones["phone"])))}), "Phone"
+        )
         rels["USES_PHONE"] = rel_frame(
             phones.rename(columns={"person_id": "src", "phone": "dst"}), "USES_PHONE"
         )
     addresses = get("addresses")
     if addresses is not None:
-        a = addresses[["address_key", "address"]].drop_duplicates()
-        a = a.iloc[sort_order(a, ["address_key", "address"])].drop_duplicates("address_key", keep="first")
+        a = addresses[["address_key", "address"]]
+        a = a.iloc[sort_order(a, ["address_key", "address"])]
+        a = a.iloc[first_of_runs(a["address_key"])]
         nodes["Address"] = node_frame(a, "Address")
         rels["LIVES_AT"] = rel_frame(
             addresses.drop(columns=["address"]).rename(columns={"person_id": "src", "address_key": "dst"}),
@@ -353,11 +394,7 @@ def build_frames(clean: Mapping[str, pd.DataFrame], inferred: pd.DataFrame | Non
         a = acts.assign(activity_id=activity_ids(acts))
         a_sorted, by_identity = by_key_then_src(a, "activity_id", "id_number")
         nodes["Activity"] = conform(a_sorted, "node", "Activity")
-        rels["HAS_ACTIVITY"] = conform(
-            pd.DataFrame({"src": by_identity["id_number"], "dst": by_identity["activity_id"]}),
-            "rel",
-            "HAS_ACTIVITY",
-        )
+        rels["HAS_ACTIVITY"] = conform(by_identity, "rel", "HAS_ACTIVITY")
 
     # every label and type gets a frame, empty when there is no data
     for label in NODES:

@@ -52,10 +52,12 @@ class LoadResult:
 
     @property
     def rows_in(self) -> int:
+        """Data rows read over all tables."""
         return sum(r.rows_in for r in self.reports.values())
 
     @property
     def quarantined(self) -> int:
+        """Rows quarantined over all tables."""
         return sum(r.quarantined for r in self.reports.values())
 
 

@@ -310,6 +310,11 @@ def identity_fields(ids: pd.Series, types: np.ndarray, parsed: pd.DataFrame) -> 
 
 
 def clean_identities(chk: Checker, ctx: Context) -> pd.DataFrame:
+    """Identities: id_type defaults from length; malformed ID18/ID15 numbers are quarantined.
+
+    An 18-digit number with a wrong check digit is kept with ``checksum_ok=False``; every
+    well-formed national number gets the birth date, sex and area code it encodes.
+    """
     frame = chk.standard()
     ids = frame["id_number"]
     given = frame["id_type"]
@@ -393,6 +398,7 @@ def clean_renumberings(chk: Checker, ctx: Context) -> pd.DataFrame:
 
 
 def clean_accounts(chk: Checker, ctx: Context) -> pd.DataFrame:
+    """Accounts: ``role`` defaults to ``holder``."""
     frame = chk.standard()
     frame["role"] = frame["role"].fillna(ACCOUNT_ROLES[0])
     chk.references(frame, ctx)
@@ -401,6 +407,7 @@ def clean_accounts(chk: Checker, ctx: Context) -> pd.DataFrame:
 
 
 def clean_payments(chk: Checker, ctx: Context) -> pd.DataFrame:
+    """Payments: an empty account_no becomes the benefit's account_no; with neither, quarantine."""
     frame = chk.standard()
     chk.references(frame, ctx)
     acct = frame["account_no"]
@@ -418,6 +425,7 @@ def clean_payments(chk: Checker, ctx: Context) -> pd.DataFrame:
 
 
 def clean_generic(chk: Checker, ctx: Context) -> pd.DataFrame:
+    """The shared steps only: values, references, duplicate keys."""
     frame = chk.standard()
     chk.references(frame, ctx)
     chk.duplicates(frame)

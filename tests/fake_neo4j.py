@@ -44,7 +44,14 @@ class FakeNeo4j:
 
     def respond(self, pattern: str, rows: Responder | Sequence[dict[str, Any]]) -> None:
         """Answer queries matching ``pattern`` (regex, searched) with rows or a function of (query, params)."""
-        fn: Responder = rows if callable(rows) else (lambda q, p, _rows=list(rows): _rows)
+        if callable(rows):
+            fn: Responder = rows
+        else:
+            fixed = list(rows)
+
+            def fn(query: str, params: dict[str, Any]) -> Sequence[dict[str, Any]]:
+                return fixed
+
         self.responders.insert(0, (re.compile(pattern), fn))
 
     def fail_once(self, pattern: str, error: Exception) -> None:

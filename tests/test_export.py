@@ -64,7 +64,7 @@ def read_pair(out: Path, stem: str) -> pd.DataFrame:
     data: dict[str, list[Any]] = {}
     for i, h in enumerate(header):
         assert h is not None
-        values = [r[i] for r in rows]
+        values: list[Any] = [r[i] for r in rows]
         if h.startswith((":START_ID", ":END_ID")):
             data["src" if h.startswith(":START_ID") else "dst"] = values
             continue

@@ -983,3 +983,14 @@ def test_header_only_and_fully_quarantined_tables(tmp_path: Path) -> None:
             assert res2.reports[name].loaded == 0, name
     assert res2.frames.rels("PAID_TO").empty
     assert res2.frames.nodes("Activity").empty
+
+
+def test_crlf_line_endings(tmp_path: Path) -> None:
+    d = tmp_path
+    (d / "persons.csv").write_bytes("person_id,name\r\nP1,张三\r\nP2,李四\r\n\r\n".encode())
+    (d / "identities.csv").write_bytes(f"id_number,person_id\r\n{A18},P1\r\n{B18},P2\r\n".encode())
+    res = load_directory(d)
+    check_invariant(res)
+    assert not res.quarantine
+    assert res.frames.nodes("Person")["name"].tolist() == ["张三", "李四"]
+    assert res.frames.nodes("Identity")["person_id"].tolist() == ["P1", "P2"]

@@ -139,3 +139,36 @@ def test_pension_age() -> None:
     assert sem.pension_age("M") == 60
     assert sem.pension_age("F") == 50
     assert sem.pension_age("F", {"F": 55}) == 55
+
+
+def test_last_life_trace_matches_naive_reference() -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    persons = [f"P{i}" for i in range(60)]
+    idents = [{"id_number": f"I{i}", "person_id": persons[i % 60], "issued_date": None} for i in range(90)]
+    days = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 2500, 400), unit="D")
+    acts = [
+        {"activity_id": f"A{k}", "id_number": f"I{rng.integers(0, 90)}", "date": days[k], "source": "bank"}
+        for k in range(200)
+    ]
+    phones = [
+        {"src": persons[rng.integers(0, 60)], "dst": f"T{k}", "since": days[200 + k]} for k in range(200)
+    ]
+    v = GraphFrames.from_records(
+        nodes={"Person": [{"person_id": p} for p in persons], "Identity": idents, "Activity": acts},
+        rels={
+            "HAS_ACTIVITY": [{"src": a["id_number"], "dst": a["activity_id"]} for a in acts],
+            "USES_PHONE": phones,
+        },
+    )
+    ref = date(2025, 6, 30)
+    fast = sem.last_life_trace(v, ref)
+    t = sem.life_traces(v)
+    t = t[t["date"] <= pd.Timestamp(ref)].sort_values(
+        ["person_id", "date", "source"], ascending=[True, False, True]
+    )
+    naive = t.drop_duplicates("person_id").rename(columns={"date": "last_trace"}).reset_index(drop=True)
+    pd.testing.assert_frame_equal(
+        fast.reset_index(drop=True), naive[["person_id", "last_trace", "source"]], check_dtype=False
+    )

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -29,7 +30,7 @@ N_HUB = 500
 
 def sample_frames() -> GraphFrames:
     """Every label and type once or more; lists, dates, nulls, Chinese text, odd characters."""
-    nodes = {
+    nodes: dict[str, list[dict[str, Any]]] = {
         "Person": [
             {
                 "person_id": "P1",
@@ -115,7 +116,7 @@ def sample_frames() -> GraphFrames:
             }
         ],
     }
-    rels = {
+    rels: dict[str, list[dict[str, Any]]] = {
         "HAS_IDENTITY": [
             {"src": "P1", "dst": "110101195003040011"},
             {"src": "P2", "dst": "11010172123100X"},
@@ -385,8 +386,10 @@ def test_write_alerts_replaces_alerts_and_flags_existing_members(store: GraphSto
     assert counts["Alert"] == 2 and counts["FLAGS"] == 5  # P404 is not a node
     got = store.nodes("Alert")
     assert got["alert_id"].tolist() == ["A-1", "A-2"]
-    assert json.loads(got.loc[0, "members"])["person"] == ["P1", "P2", "P404"]
-    assert got["run_id"].tolist() == ["run1", "run1"] and json.loads(got.loc[0, "details"]) == {"shared": 2}
+    assert json.loads(str(got.loc[0, "members"]))["person"] == ["P1", "P2", "P404"]
+    assert got["run_id"].tolist() == ["run1", "run1"] and json.loads(str(got.loc[0, "details"])) == {
+        "shared": 2
+    }
     flags = store.flags()  # type: ignore[attr-defined]
     assert flags.values.tolist()[:3] == [
         ["A-1", "Account", "6222000011112222"],
@@ -534,7 +537,7 @@ def test_ladybug_read_only_store_and_locks(tmp_path: Path) -> None:
 
 def test_ladybug_upsert_rebuilds_a_relationship_table_the_same_way(tmp_path: Path) -> None:
     """Both edge-replacement strategies (delete edges / rebuild the table) give one result."""
-    results = []
+    results: list[tuple[list[pd.DataFrame], dict[str, int]]] = []
     for threshold in (10**9, 0):
         with open_store(tmp_path / f"rb{threshold}.lbug") as st:
             st.rebuild_min_edges = threshold  # type: ignore[attr-defined]
@@ -551,14 +554,37 @@ def test_ladybug_upsert_rebuilds_a_relationship_table_the_same_way(tmp_path: Pat
                 ),
                 mode="upsert",
             )
-            results.append((st.rels("HOLDS"), st.rels("TREATED_AT"), st.rels("PAID_TO"), st.counts()))
-    for a, b in zip(results[0], results[1], strict=True):
-        if isinstance(a, pd.DataFrame):
-            pd.testing.assert_frame_equal(a, b)
-        else:
-            assert a == b
-    assert results[0][1]["claim_id"].tolist() == ["C9"]
-    assert results[0][0]["src"].tolist() == ["P1", "P2", "P2"]
+            results.append(([st.rels("HOLDS"), st.rels("TREATED_AT"), st.rels("PAID_TO")], st.counts()))
+    (frames_a, counts_a), (frames_b, counts_b) = results
+    for a, b in zip(frames_a, frames_b, strict=True):
+        pd.testing.assert_frame_equal(a, b)
+    assert counts_a == counts_b
+    assert frames_a[1]["claim_id"].tolist() == ["C9"]
+    assert frames_a[0]["src"].tolist() == ["P1", "P2", "P2"]
+
+
+def test_ladybug_failed_replace_keeps_the_old_graph(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ringwatch.graph import ladybug_cypher
+
+    path = tmp_path / "keep.lbug"
+    with open_store(path) as st:
+        st.bulk_load(sample_frames())
+        before = st.counts()
+        real = ladybug_cypher.copy_rel
+        monkeypatch.setattr(
+            ladybug_cypher, "copy_rel", lambda rel, pair=None: real(rel, pair) + " (no_such_option=1)"
+        )
+        with pytest.raises(StoreError):
+            st.bulk_load(hub_frames(), mode="replace")
+        assert st.counts() == before and st.get_meta()["reference_date"] == "2024-03-31"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.lbug"]  # no temporary file left
+
+
+def test_ladybug_error_messages_do_not_quote_values() -> None:
+    from ringwatch.graph.ladybug_store import safe_message
+
+    msg = safe_message(RuntimeError("Copy exception: Unable to find primary key value 110101195003040011."))
+    assert "110101" not in msg and "primary key" in msg
 
 
 def test_ladybug_schema_of_another_version_is_refused(tmp_path: Path) -> None:
