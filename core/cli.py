@@ -258,7 +258,9 @@ def generate(
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
     end_month: Annotated[str, typer.Option("--end-month", help="Last payment month YYYY-MM.")] = "2026-10",
-    months: Annotated[int, typer.Option("--months", help="Months of payment history.", min=1)] = 12,
+    months: Annotated[
+        int, typer.Option("--months", help="Months of payment history (6–60).", min=6, max=60)
+    ] = 12,
 ) -> None:
     """Generate synthetic 社保 tables with planted rings and hard decoys."""
     from ringwatch.synth import generate as gen
