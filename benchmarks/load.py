@@ -6,7 +6,8 @@ processes (so peak memory is per step):
 1. ``ringwatch load`` end to end: read CSV, validate, normalise, quarantine, build frames,
    COPY into a fresh embedded store;
 2. raw COPY: the same node/relationship frames (built beforehand, not timed) copied into an
-   empty store with plain ``COPY <table> FROM <frame>`` statements and nothing else.
+   empty store with plain ``COPY <table> FROM <arrow table>`` statements and nothing else
+   (node tables single-threaded and the same buffer pool as the store, as the store does).
 
 Prints input rows/s for (1), graph rows/s for (2), the ratio, seconds and peak RSS.
 
@@ -31,6 +32,7 @@ from pathlib import Path
 import ladybug
 import pyarrow as pa
 from ringwatch.graph import open_store
+from ringwatch.graph.ladybug_store import buffer_pool_bytes
 from ringwatch.graph.schema import NODES, RELS
 from ringwatch.loaders import load_directory
 
@@ -38,15 +40,17 @@ data, store = Path(sys.argv[1]), sys.argv[2]
 frames = load_directory(data).frames
 with open_store(store) as st:
     st.create_schema()
-db = ladybug.Database(store)
+db = ladybug.Database(store, buffer_pool_size=buffer_pool_bytes())
 conn = ladybug.Connection(db)
+conn1 = ladybug.Connection(db)
+conn1.set_max_threads_for_exec(1)  # ladybug 0.22: node COPY with STRING keys can hang multi-threaded
 rows = 0
 t0 = time.perf_counter()
 for label in NODES:
     df = frames.node_frames.get(label)
     if df is not None and len(df):
         tbl = pa.Table.from_pandas(df, preserve_index=False)
-        conn.execute(f"COPY {label} FROM tbl")
+        conn1.execute(f"COPY {label} FROM tbl")
         rows += len(df)
 for rel in RELS:
     df = frames.rel_frames.get(rel)

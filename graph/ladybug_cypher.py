@@ -47,11 +47,13 @@ _check_schema_names()
 
 
 def create_node_table(nt: NodeType) -> str:
+    """A node table with the schema's typed columns and the key as primary key."""
     cols = ", ".join(f"{q(c)} {t}" for c, t in nt.props)
     return f"CREATE NODE TABLE IF NOT EXISTS {q(nt.label)}({cols}, PRIMARY KEY({q(nt.key)}))"
 
 
 def create_rel_table(rt: RelType) -> str:
+    """A relationship table from the schema's FROM label to its TO label."""
     cols = "".join(f", {q(c)} {t}" for c, t in rt.props)
     return f"CREATE REL TABLE IF NOT EXISTS {q(rt.type)}(FROM {q(rt.src)} TO {q(rt.dst)}{cols})"
 
@@ -72,6 +74,7 @@ def table_info(table: str) -> str:
 
 
 def drop_table(table: str) -> str:
+    """Drop a table if it exists (relationship tables must go before node tables)."""
     return f"DROP TABLE IF EXISTS {q(table)}"
 
 
@@ -137,11 +140,13 @@ def existing_keys(label: str) -> str:
 
 
 def set_meta() -> str:
+    """Set one metadata value (``$k`` → ``$v``)."""
     m = ALL_NODES["Meta"]
     return f"MERGE (m:{q(m.label)} {{{q('key')}: $k}}) SET m.{q('value')} = $v"
 
 
 def get_meta() -> str:
+    """Every metadata key and value."""
     m = ALL_NODES["Meta"]
     return f"MATCH (m:{q(m.label)}) RETURN m.{q('key')}, m.{q('value')}"
 
@@ -150,6 +155,7 @@ def get_meta() -> str:
 
 
 def node_projection(label: str, columns: Sequence[str]) -> str:
+    """Every ``label`` node with the given columns (unordered; sorted in Arrow)."""
     ret = ", ".join(f"n.{q(c)} AS {q(c)}" for c in columns)
     return f"MATCH (n:{q(label)}) RETURN {ret}"
 
@@ -169,6 +175,7 @@ def rel_projection(rt: RelType, columns: Sequence[tuple[str, PropType]]) -> str:
 
 
 def flags_projection(member_label: str) -> str:
+    """Alert write-back edges to ``member_label`` nodes: alert id and member key."""
     a, m = ALERT_NODE, ALL_NODES[member_label]
     return (
         f"MATCH (a:{q(a.label)})-[:{q(FLAGS)}]->(b:{q(member_label)}) "
@@ -177,10 +184,12 @@ def flags_projection(member_label: str) -> str:
 
 
 def count_nodes(label: str) -> str:
+    """Number of ``label`` nodes."""
     return f"MATCH (n:{q(label)}) RETURN count(n)"
 
 
 def count_rels(rel: str) -> str:
+    """Number of ``rel`` relationships."""
     return f"MATCH ()-[r:{q(rel)}]->() RETURN count(r)"
 
 
@@ -196,6 +205,7 @@ def _key_expr(var: str) -> str:
 
 
 def find_node(label: str) -> str:
+    """The ``label`` node whose key is ``$key``."""
     nt = ALL_NODES[label]
     return f"MATCH (n:{q(label)}) WHERE n.{q(nt.key)} = $key RETURN n"
 

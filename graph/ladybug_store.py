@@ -166,7 +166,7 @@ class LadybugStore(GraphStore):
         self.batch_size = max(1, int(batch_size))
         self._db: ladybug.Database | None = None
         self._conn: ladybug.Connection | None = None
-        self._conn1: ladybug.Connection | None = None  # single-threaded: node COPY/MERGE
+        self._conn1: ladybug.Connection | None = None  # single-threaded: node COPY and updates
         if read_only:
             if self.path == ":memory:":
                 raise StoreError("an in-memory store cannot be opened read-only")
@@ -191,7 +191,7 @@ class LadybugStore(GraphStore):
             self._conn = ladybug.Connection(self._db)
             # ladybug 0.22 can deadlock building a STRING primary-key index with several
             # threads (seen with 150k long Chinese address keys, from Arrow and CSV alike);
-            # node COPY/MERGE therefore run single-threaded, everything else as configured.
+            # node COPY and updates therefore run single-threaded, everything else as configured.
             self._conn1 = ladybug.Connection(self._db)
             self._conn1.set_max_threads_for_exec(1)
         except RuntimeError as e:
@@ -330,8 +330,9 @@ class LadybugStore(GraphStore):
     def bulk_load(self, frames: GraphFrames, mode: LoadMode = "replace") -> dict[str, int]:
         """Write a frame bundle with ``COPY`` (see :meth:`GraphStore.bulk_load`).
 
-        ``replace`` drops every table, recreates the schema and copies each frame.
-        ``upsert`` copies nodes with new keys, and updates existing nodes only where a
+        ``replace`` copies every frame into a fresh file beside the store and renames it over
+        the store (readers see the old or the new graph, a failure keeps the old one; an
+        in-memory store drops and recreates its tables instead). ``upsert`` copies nodes with new keys, and updates existing nodes only where a
         non-null new value differs from the stored one (nulls never erase); per
         relationship type it makes the edges leaving each source node of the new frame
         exactly the new ones (unchanged sources are left alone; otherwise their old edges
@@ -424,18 +425,13 @@ class LadybugStore(GraphStore):
     ) -> None:
         """Drop every table, recreate the schema, copy every frame and write the metadata.
 
-        ``node_conn`` copies node tables single-threaded; when it is ``conn`` itself (one
-        transaction), ``conn`` is switched to one thread for node tables and back.
+        ``node_conn`` (single-threaded, on the same database as ``conn``) copies the node tables.
         """
         self._drop_all(conn)
         self._create_schema(conn)
-        if node_conn is conn:
-            conn.set_max_threads_for_exec(1)
         for lbl in NODES:
             if lbl in node_tables and node_tables[lbl].num_rows:
                 _execute(node_conn, cy.copy_node(lbl), {"data": node_tables[lbl]})
-        if node_conn is conn:
-            conn.set_max_threads_for_exec(0)
         for rel in RELS:
             if rel in rel_tables and rel_tables[rel].num_rows:
                 _execute(conn, cy.copy_rel(rel), {"data": rel_tables[rel]})

@@ -36,6 +36,7 @@ INDEXED_PROPERTIES: tuple[tuple[str, str], ...] = (
 
 
 def property_index(label: str, prop: str) -> str:
+    """A range index on ``label.prop`` (a schema property)."""
     ALL_NODES[label].prop_type(prop)  # KeyError unless a schema property
     name = f"ringwatch_{label.lower()}_{prop}"
     return f"CREATE INDEX {q(name)} IF NOT EXISTS FOR (n:{q(label)}) ON (n.{q(prop)})"
@@ -82,6 +83,7 @@ def existing_keys(label: str) -> str:
 
 
 def create_alerts() -> str:
+    """Create one ``Alert`` node per ``$rows`` map (properties as given)."""
     return f"UNWIND $rows AS row CREATE (a:{q(ALERT_NODE.label)}) SET a = row RETURN count(a) AS created"
 
 
@@ -95,6 +97,7 @@ def create_flags(label: str) -> str:
 
 
 def set_meta() -> str:
+    """Set metadata values from ``$rows`` (``{key, value}`` maps)."""
     return (
         f"UNWIND $rows AS row MERGE (m:{q(META_NODE.label)} {{{q('key')}: row.key}}) "
         f"SET m.{q('value')} = row.value"
@@ -102,6 +105,7 @@ def set_meta() -> str:
 
 
 def get_meta() -> str:
+    """Every metadata key and value."""
     return f"MATCH (m:{q(META_NODE.label)}) RETURN m.{q('key')} AS key, m.{q('value')} AS value"
 
 
@@ -138,6 +142,7 @@ def rels_of_sources(rt: RelType, columns: Sequence[str]) -> str:
 
 
 def flags_of(label: str) -> str:
+    """Alert write-back edges to ``label`` nodes: alert id and member key."""
     nt = ALL_NODES[label]
     return (
         f"MATCH (a:{q(ALERT_NODE.label)})-[:{q(FLAGS)}]->(m:{q(label)}) "
@@ -146,10 +151,12 @@ def flags_of(label: str) -> str:
 
 
 def count_nodes(label: str) -> str:
+    """Number of ``label`` nodes."""
     return f"MATCH (n:{q(label)}) RETURN count(n) AS n"
 
 
 def count_rels(rel: str) -> str:
+    """Number of ``rel`` relationships."""
     return f"MATCH ()-[r:{q(rel)}]->() RETURN count(r) AS n"
 
 
@@ -169,6 +176,7 @@ def _key_expr(var: str) -> str:
 
 
 def find_node(label: str) -> str:
+    """The ``label`` node whose key is ``$key``."""
     nt = ALL_NODES[label]
     return f"MATCH (n:{q(label)} {{{q(nt.key)}: $key}}) RETURN n"
 
@@ -191,8 +199,7 @@ def pick_neighbours(label: str, hops: int) -> str:
     first = "WITH DISTINCT m, 1 AS d" if hops == 1 else "WITH m, min(length(p)) AS d"
     return (
         f"{_pattern(label, hops)} {first} "
-        f"WITH m, d, {_label_expr('m')} AS l, {_key_expr('m')} AS k "
-        f"RETURN m, d ORDER BY d, l, k LIMIT $lim"
+        f"RETURN m, d ORDER BY d, {_label_expr('m')}, {_key_expr('m')} LIMIT $lim"
     )
 
 

@@ -499,6 +499,7 @@ class _Converter:
         return {str(k): json_safe(_native(v)) for k, v in entity.items() if v is not None}
 
     def node(self, n: Node) -> str:
+        """Add a node; return its ``Label:key`` id."""
         label = self._label(n)
         key = str(n.get(ALL_NODES[label].key)) if label in ALL_NODES else n.element_id
         nid = node_id(label, key)
@@ -508,6 +509,7 @@ class _Converter:
         return nid
 
     def rel(self, r: Relationship) -> None:
+        """Add a relationship whose two ends are known nodes (others cannot be drawn)."""
         start, end = r.start_node, r.end_node
         src = self.by_element.get(start.element_id) if start is not None else None
         dst = self.by_element.get(end.element_id) if end is not None else None
@@ -516,6 +518,7 @@ class _Converter:
         self.edges[r.element_id] = SubgraphEdge(r.element_id, r.type, src, dst, self._props(r))
 
     def collect(self, v: Any) -> None:
+        """Collect the nodes and relationships of a result value (paths and lists recursed)."""
         if isinstance(v, Path):
             for n in v.nodes:
                 self.node(n)
@@ -529,6 +532,7 @@ class _Converter:
                 self.collect(x)
 
     def display(self, v: Any) -> Any:
+        """A result value for the table: nodes/relationships as property dicts, dates as text."""
         if isinstance(v, Path):
             return {
                 "nodes": [self.display(n) for n in v.nodes],

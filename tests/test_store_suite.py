@@ -228,6 +228,8 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GraphStore
         st = open_store(os.environ["NEO4J_URI"], batch_size=7)
     with st:
         st.create_schema()
+        if request.param != "ladybug":  # a server may hold an earlier test's graph: empty it
+            st.bulk_load(GraphFrames(), mode="replace")
         yield st
 
 
@@ -554,13 +556,19 @@ def test_ladybug_upsert_rebuilds_a_relationship_table_the_same_way(tmp_path: Pat
                 ),
                 mode="upsert",
             )
+            st.bulk_load(  # a second round reuses the statements prepared before the rebuild
+                GraphFrames.from_records(
+                    {}, {"HOLDS": [{"src": "P2", "dst": "6222000011112222", "role": "x"}]}
+                ),
+                mode="upsert",
+            )
             results.append(([st.rels("HOLDS"), st.rels("TREATED_AT"), st.rels("PAID_TO")], st.counts()))
     (frames_a, counts_a), (frames_b, counts_b) = results
     for a, b in zip(frames_a, frames_b, strict=True):
         pd.testing.assert_frame_equal(a, b)
     assert counts_a == counts_b
     assert frames_a[1]["claim_id"].tolist() == ["C9"]
-    assert frames_a[0]["src"].tolist() == ["P1", "P2", "P2"]
+    assert frames_a[0][["src", "role"]].values.tolist() == [["P1", "agent"], ["P2", "x"]]
 
 
 def test_ladybug_failed_replace_keeps_the_old_graph(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
