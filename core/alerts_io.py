@@ -4,31 +4,45 @@
 - ``first_seen`` is the run date of the first run that raised the ``alert_id``, taken from
   the previous ``alerts.jsonl`` in the same output directory (and any extra history given),
 - files are written to a temporary name and renamed, so a killed run never leaves half a file,
-- CSV cells that a spreadsheet would run as a formula (``= + - @`` and tab/CR prefixes) are
-  neutralised with a leading apostrophe; JSONL keeps the exact values.
+- CSV cells that a spreadsheet would run as a formula (``= + - @`` and tab/CR prefixes, plain
+  numbers excepted) are neutralised with a leading apostrophe; JSONL keeps the exact values,
+- a file that cannot be written (disk full, read-only directory) raises
+  :class:`~ringwatch.errors.RingwatchError` naming the file and leaves no temp file behind.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from .contract import ALERT_FIELDS
+from .errors import RingwatchError
 
 JSONL = "alerts.jsonl"
 CSV = "alerts.csv"
 
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+#: first characters that make a spreadsheet read a CSV cell as a formula (OWASP CSV injection)
+FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+#: a plain decimal number such as ``-5`` or ``+1.5e3``: a spreadsheet reads it as a number, never
+#: as a formula, so it is left as it is
+PLAIN_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+_PLAIN_NUMBER_RE = re.compile(PLAIN_NUMBER)
 
 
 def neutralise_cell(value: str) -> str:
-    """Make a text cell safe for spreadsheets (CSV/formula injection): prefix ``'`` when needed."""
-    if value and value.startswith(_FORMULA_PREFIXES):
+    """Make a text cell safe for spreadsheets (CSV/formula injection): prefix ``'`` when needed.
+
+    Cells starting with ``= + - @``, a tab or a carriage return get a leading apostrophe,
+    except plain numbers (``-5``), which a spreadsheet can only read as numbers.
+    """
+    if value and value.startswith(FORMULA_PREFIXES) and not _PLAIN_NUMBER_RE.fullmatch(value):
         return "'" + value
     return value
 
@@ -111,18 +125,33 @@ def render_csv(alerts: Sequence[Mapping[str, Any]]) -> str:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temp file + fsync + rename (never half a file)."""
+    """Write ``text`` to ``path`` via a temp file + fsync + rename (never half a file).
+
+    Raises
+    ------
+    RingwatchError
+        When the file cannot be written (disk full, read-only or missing directory, no
+        permission); the message names the file and the reason, and no temp file is left.
+    """
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with tmp.open("w", encoding="utf-8", newline="") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with tmp.open("w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise RingwatchError(f"cannot write {path}: {e.strerror or e}") from e
 
 
 def write_alert_files(out_dir: Path, alerts: Sequence[Mapping[str, Any]]) -> tuple[Path, Path]:
     """Write ``alerts.jsonl`` and ``alerts.csv`` into ``out_dir`` (created if needed)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise RingwatchError(f"cannot create output directory {out_dir}: {e.strerror or e}") from e
     jp, cp = out_dir / JSONL, out_dir / CSV
     atomic_write_text(jp, render_jsonl(alerts))
     atomic_write_text(cp, render_csv(alerts))

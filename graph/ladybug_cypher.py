@@ -237,11 +237,20 @@ def pick_neighbours(label: str, hops: int) -> str:
     )
 
 
+def star_edges(label: str) -> str:
+    """Data relationships between the ``label`` node with key ``$key`` (primary-key lookup) and
+    nodes whose ``"Label:key"`` id is in ``$ids``."""
+    return (
+        f"MATCH (n:{q(label)} {{{q(NODES[label].key)}: $key}})-[r:{_DATA_RELS}]-(m) "
+        f"WHERE concat(label(m), ':', {_key_expr('m')}) IN $ids RETURN r LIMIT $lim"
+    )
+
+
 def edges_among(label: str) -> str:
     """Data relationships leaving ``label`` nodes with keys in ``$keys`` whose other end's
     ``"Label:key"`` id is in ``$ids``."""
     nt = NODES[label]
     return (
-        f"UNWIND $keys AS k MATCH (a:{q(label)} {{{q(nt.key)}: k}})-[r:{_DATA_RELS}]->(b) "
-        f"WHERE concat(label(b), ':', {_key_expr('b')}) IN $ids RETURN r LIMIT $lim"
+        f"MATCH (a:{q(label)})-[r:{_DATA_RELS}]->(b) WHERE a.{q(nt.key)} IN $keys "
+        f"AND concat(label(b), ':', {_key_expr('b')}) IN $ids RETURN r LIMIT $lim"
     )

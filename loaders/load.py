@@ -1,7 +1,7 @@
 """Load a directory of contract tables: read, validate, normalise, quarantine, build graph frames.
 
 :func:`load_directory` writes nothing; :func:`write_quarantine` writes the quarantined rows
-(``OUT_DIR/quarantine/NAME.csv``) once the caller decides to go on.
+(``OUT_DIR/quarantine/NAME.csv``, cells made spreadsheet-safe) once the caller decides to go on.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from ringwatch.alerts_io import FORMULA_PREFIXES, PLAIN_NUMBER, neutralise_cell
 from ringwatch.contract import TABLE_ORDER, TABLES
+from ringwatch.errors import RingwatchError
 from ringwatch.graph.base import GraphFrames
 from ringwatch.loaders.build import build_frames
 from ringwatch.loaders.reading import RawTable, find_table_files, read_table
@@ -149,35 +151,65 @@ def _load(data_dir: Path, encoding: str | None, progress: Progress | None) -> Lo
     return result
 
 
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text cells and column names cannot run as spreadsheet formulas.
+
+    The same rule as ``alerts.csv`` (:func:`ringwatch.alerts_io.neutralise_cell`): text
+    starting with ``= + - @``, a tab or a carriage return gets a leading apostrophe; plain
+    numbers such as ``-5`` stay as they are.
+    """
+    out = frame.copy()
+    for c in out.columns:
+        col = out[c]
+        if not (pd.api.types.is_string_dtype(col.dtype) or col.dtype == object):
+            continue
+        text = col.astype("str")
+        risky = text.str.startswith(FORMULA_PREFIXES).to_numpy(dtype=bool, na_value=False)
+        if risky.any():
+            plain = text.str.fullmatch(PLAIN_NUMBER).to_numpy(dtype=bool, na_value=False)
+            risky &= ~plain
+            out[c] = text.where(~risky, "'" + text)
+    return out.rename(columns={c: neutralise_cell(str(c)) for c in out.columns})
+
+
 def write_quarantine(result: LoadResult, out_dir: Path) -> dict[str, Path]:
     """Write each table's quarantined rows to ``out_dir/quarantine/NAME.csv`` (UTF-8).
 
     Files of contract tables with no quarantined rows this time are removed, so the
-    directory always describes the latest load. Each file is written atomically.
+    directory always describes the latest load. Each file is written atomically. Cells
+    that a spreadsheet would run as a formula are neutralised (:func:`spreadsheet_safe`).
 
     Returns
     -------
     dict
         ``{table: path}`` of the files written.
+
+    Raises
+    ------
+    ringwatch.errors.RingwatchError
+        When a file cannot be written (disk full, read-only directory); no temp file is left.
     """
     qdir = Path(out_dir) / "quarantine"
     written: dict[str, Path] = {}
-    if result.quarantine:
-        qdir.mkdir(parents=True, exist_ok=True)
-    for name in TABLE_ORDER:
-        path = qdir / f"{name}.csv"
-        frame = result.quarantine.get(name)
-        if frame is None or frame.empty:
-            if path.is_file():
-                path.unlink()
-            continue
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".csv.tmp", dir=qdir)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-                frame.to_csv(fh, index=False, lineterminator="\n")
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        written[name] = path
+    try:
+        if result.quarantine:
+            qdir.mkdir(parents=True, exist_ok=True)
+        for name in TABLE_ORDER:
+            path = qdir / f"{name}.csv"
+            frame = result.quarantine.get(name)
+            if frame is None or frame.empty:
+                if path.is_file():
+                    path.unlink()
+                continue
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".csv.tmp", dir=qdir)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+                    spreadsheet_safe(frame).to_csv(fh, index=False, lineterminator="\n")
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+            written[name] = path
+    except OSError as e:
+        raise RingwatchError(f"cannot write quarantine files in {qdir}: {e.strerror or e}") from e
     return written

@@ -98,16 +98,117 @@ def find_table_files(data_dir: Path) -> dict[str, Path]:
     return found
 
 
+#: characters that only Chinese text has: CJK punctuation and ideographs (evidence of an encoding)
+_CJK = re.compile("[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]")
+#: bytes that are not UTF-8, as ``surrogateescape`` decodes them
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+#: first bytes of files that are not text at all
+_BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"PK\x03\x04", "an Excel .xlsx workbook (a ZIP archive)"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel .xls workbook"),
+    (b"PAR1", "a Parquet file"),
+)
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _line_at(data: bytes, offset: int) -> int:
+    """1-based line number (header = line 1) of a byte offset."""
+    return data.count(b"\n", 0, offset) + 1
+
+
+def _common_hanzi_share(text: str) -> float:
+    """Share of the ideographs in ``text`` that are among the 3,755 most common (GB2312 level 1).
+
+    Real Chinese text scores high; text decoded with the wrong encoding turns into rare
+    ideographs and scores low. -1 when ``text`` has no ideograph.
+    """
+    han = [c for c in text if "\u4e00" <= c <= "\u9fff"]
+    if not han:
+        return -1.0
+    common = 0
+    for c in han:
+        try:
+            b = c.encode("gb2312")
+        except UnicodeEncodeError:
+            continue
+        common += 0xB0 <= b[0] <= 0xD7
+    return common / len(han)
+
+
+def _is_gb2312_text(text: str) -> bool:
+    """True when every non-ASCII character of ``text`` is in GB2312 (ordinary simplified Chinese)."""
+    try:
+        text.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+#: how much more plausible (share of common hanzi) UTF-8 must read than GB18030 for a line to count
+#: as UTF-8: real Chinese text scores about 0.9 in its own encoding and 0.2-0.4 in the other one
+_PLAUSIBILITY_MARGIN = 0.4
+
+
+def _first_utf8_chinese_line(data: bytes) -> int | None:
+    """The first line of a not-UTF-8 file that is UTF-8 Chinese text, or None.
+
+    A line qualifies when it is valid UTF-8, holds Chinese characters, and reads as clearly
+    more plausible Chinese in UTF-8 than in GB18030 (a few GBK lines happen to be valid UTF-8
+    too; decoded as UTF-8 they turn into rare characters, while GB18030 gives the common ones
+    back). Each line is examined at most once.
+    """
+    text = data.decode("utf-8", errors="surrogateescape")
+    pos = 0
+    while (m := _CJK.search(text, pos)) is not None:
+        start = text.rfind("\n", 0, m.start()) + 1
+        end = text.find("\n", m.end())
+        end = len(text) if end < 0 else end
+        pos = end + 1
+        if _NOT_UTF8.search(text, start, end):
+            continue
+        line = text[start:end]
+        try:
+            as_gb18030 = line.encode("utf-8").decode("gb18030")
+        except UnicodeDecodeError:
+            as_gb18030 = None
+        if as_gb18030 is not None and _is_gb2312_text(as_gb18030):
+            continue  # reads as ordinary GB2312 text: a GBK line that happens to be valid UTF-8
+        as_gb = -1.0 if as_gb18030 is None else _common_hanzi_share(as_gb18030)
+        as_utf8 = _common_hanzi_share(line)
+        if as_utf8 >= 0.5 and as_utf8 >= as_gb + _PLAUSIBILITY_MARGIN:
+            return text.count("\n", 0, start) + 1
+    return None
+
+
+def _check_is_text(data: bytes, file: str) -> None:
+    """Refuse files that are not CSV text: workbooks, UTF-16/UTF-32 text, other binary files."""
+    for magic, what in _BINARY_MAGIC:
+        if data.startswith(magic):
+            raise InputError(f"is {what}, not CSV text; save it as CSV (UTF-8 or GB18030) first", file=file)
+    head = data[:4096]
+    if data.startswith(_UTF16_BOMS) or (head and head.count(0) * 8 >= len(head)):
+        raise InputError(
+            "looks like UTF-16 or UTF-32 text (it starts with a UTF-16 byte-order mark or is full of "
+            "NUL bytes); expected UTF-8 (with or without BOM) or GB18030/GBK: save it as CSV UTF-8",
+            file=file,
+        )
+
+
 def decode_bytes(data: bytes, file: str, encoding: str | None = None) -> tuple[str, bytes]:
     """Pick the file's encoding and return it with the content as UTF-8 bytes (no BOM).
 
     Detection: a UTF-8 BOM means ``utf-8-sig``; content that is valid UTF-8 is ``utf-8``;
     otherwise ``gb18030`` (a superset of GBK and GB2312). ``encoding`` overrides detection.
+    When the encoding cannot be decided the file is refused rather than read wrongly: a
+    file that mixes UTF-8 Chinese lines with lines that are not UTF-8, and a UTF-8 file cut
+    in the middle of a character.
 
     Raises
     ------
     InputError
-        When the content does not decode under the given or any detected encoding.
+        When the content does not decode under the given or any detected encoding, mixes
+        encodings, is truncated inside a UTF-8 character, or is not text (an Excel workbook,
+        UTF-16). The message names the encodings and the line.
     """
     if encoding is not None:
         try:
@@ -116,30 +217,52 @@ def decode_bytes(data: bytes, file: str, encoding: str | None = None) -> tuple[s
             raise InputError(f"unknown encoding {encoding!r}", file=file) from e
         except UnicodeDecodeError as e:
             raise InputError(
-                f"cannot be decoded as {encoding} (bad byte at offset {e.start}); "
-                "check the file's encoding or pass another one",
+                f"cannot be decoded as {encoding} (bad byte at line {_line_at(data, e.start)}, "
+                f"offset {e.start}); check the file's encoding or pass another one",
                 file=file,
             ) from e
         return encoding, text.lstrip("\ufeff").encode("utf-8")
+    _check_is_text(data, file)
     if data.startswith(UTF8_BOM):
         try:
             data[len(UTF8_BOM) :].decode("utf-8")
         except UnicodeDecodeError as e:
             raise InputError(
-                f"starts with a UTF-8 byte-order mark but is not valid UTF-8 (bad byte at offset {e.start + 3})",
+                "starts with a UTF-8 byte-order mark but is not valid UTF-8 "
+                f"(bad byte at line {_line_at(data, e.start + 3)}, offset {e.start + 3}); "
+                "save the whole file as UTF-8",
                 file=file,
             ) from e
         return "utf-8-sig", data[len(UTF8_BOM) :]
     try:
         data.decode("utf-8")
         return "utf-8", data
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as e:
+        bad = e
+    if (
+        bad.end == len(data)
+        and bad.reason == "unexpected end of data"
+        and _CJK.search(data[: bad.start].decode("utf-8"))
+    ):
+        raise InputError(
+            f"is UTF-8 but ends in the middle of a character (line {_line_at(data, bad.start)}): "
+            "the file looks truncated; export it again",
+            file=file,
+        )
+    utf8_line = _first_utf8_chinese_line(data)
+    if utf8_line is not None:
+        raise InputError(
+            f"mixes encodings: line {utf8_line} is UTF-8 but line {_line_at(data, bad.start)} is not "
+            "(it looks like GB18030/GBK), so the encoding cannot be decided; save the whole file in "
+            "one encoding (UTF-8 recommended), or pass --encoding to force one",
+            file=file,
+        )
     try:
         text = data.decode("gb18030")
     except UnicodeDecodeError as e:
         raise InputError(
-            f"cannot be decoded: tried {', '.join(AUTO_ENCODINGS)} (bad byte at offset {e.start}); "
+            f"cannot be decoded: tried {', '.join(AUTO_ENCODINGS)} (bad byte at line "
+            f"{_line_at(data, e.start)}, offset {e.start}); "
             "expected UTF-8 (with or without BOM) or GB18030/GBK",
             file=file,
         ) from e
@@ -205,10 +328,12 @@ def check_header(names: list[str], table: Table, file: str) -> None:
             )
 
 
-def _first_bad_record(text: str, n_fields: int) -> tuple[int, int] | None:
-    """(1-based data row, field count) of the first record whose field count differs from the header.
+def _first_bad_record(text: str, n_fields: int) -> tuple[int, str] | None:
+    """(1-based data row, what is wrong) for the first record that breaks the file's structure.
 
-    A slow path, used only to explain a parse error.
+    A record whose field count differs from the header, or a quoted value that is still open
+    at the end of the file (a truncated file, or a quote that is never closed). A slow path,
+    used only to explain a parse error.
     """
     reader = csv.reader(io.StringIO(text, newline=""))
     next(reader, None)
@@ -216,8 +341,54 @@ def _first_bad_record(text: str, n_fields: int) -> tuple[int, int] | None:
         if not rec:  # a blank line is an empty row, not a structural error
             continue
         if len(rec) != n_fields:
-            return i, len(rec)
+            if next(reader, None) is None and _ends_inside_quotes(text):
+                return i, (
+                    "the file ends inside a quoted value that starts in this row: the file is "
+                    "truncated or a quote is never closed"
+                )
+            return i, (
+                f"this row has {len(rec)} fields but the header has {n_fields}; "
+                "expected one field per header column (quote values that contain commas)"
+            )
     return None
+
+
+def _ends_inside_quotes(text: str) -> bool:
+    """True when the text ends inside a quoted CSV value (an opening quote never closed)."""
+    strict = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        for _ in strict:
+            pass
+    except csv.Error as e:
+        return "unexpected end of data" in str(e)
+    return False
+
+
+#: delimiters an export may use instead of a comma, as named in messages
+_OTHER_DELIMITERS: tuple[tuple[str, str], ...] = (
+    (";", "semicolons (;)"),
+    ("\t", "tabs"),
+    ("|", "vertical bars (|)"),
+    ("\uff0c", "full-width commas (\uff0c)"),
+)
+
+
+def check_delimiter(head: str, table: Table, file: str) -> None:
+    """Raise :class:`InputError` when the header row is split by another delimiter than a comma.
+
+    Only when the header read with commas lacks a required column and splitting by the other
+    delimiter gives all of them: the message then names the delimiter found.
+    """
+    for delim, what in _OTHER_DELIMITERS:
+        if delim not in head:
+            continue
+        parts = normalise_header([p.strip('"') for p in head.split(delim)], table)
+        if all(c in parts for c in table.required_columns):
+            raise InputError(
+                f"the header row is separated by {what}; expected comma-separated values "
+                "(save the file as CSV with commas)",
+                file=file,
+            )
 
 
 def read_csv(path: Path, table: Table, encoding: str | None = None) -> RawTable:
@@ -240,6 +411,8 @@ def read_csv(path: Path, table: Table, encoding: str | None = None) -> RawTable:
     except csv.Error as e:
         raise InputError(f"the header row cannot be parsed as CSV ({e})", file=file) from e
     names = normalise_header(raw_names, table)
+    if any(c not in names for c in table.required_columns):
+        check_delimiter(head, table, file)
     check_header(names, table, file)
     tmp_names = [f"f{i}" for i in range(len(names))]  # unique, ASCII names for the reader
     read_opts = pacsv.ReadOptions(column_names=tmp_names, skip_rows=1, block_size=16 << 20)
@@ -263,12 +436,7 @@ def read_csv(path: Path, table: Table, encoding: str | None = None) -> RawTable:
     except (pa.ArrowInvalid, pa.ArrowException) as e:
         bad = _first_bad_record(utf8.decode("utf-8"), len(names))
         if bad is not None:
-            raise InputError(
-                f"cannot be parsed as CSV: this row has {bad[1]} fields but the header has {len(names)}; "
-                "expected one field per header column (quote values that contain commas)",
-                file=file,
-                row=bad[0],
-            ) from e
+            raise InputError(f"cannot be parsed as CSV: {bad[1]}", file=file, row=bad[0]) from e
         m = _FIELD_COUNT.search(str(e))
         detail = f" (a row has {m.group(2)} fields, the header {m.group(1)})" if m else ""
         raise InputError(

@@ -3,7 +3,8 @@
 Each table goes through the same steps, all vectorised over whole columns:
 
 1. every string NFKC-normalised and trimmed; ID numbers upper-cased; address keys computed;
-2. empty rows and empty required values;
+2. empty rows, cells longer than any real value, ids holding line breaks or other control
+   characters, and empty required values;
 3. per-column parsing by the contract's column kind (dates, months, money, whole numbers,
    enums, sex) -- a non-empty value that does not parse is a bad row;
 4. table rules (ID numbers of identities, renumbering sides, payment accounts);
@@ -23,9 +24,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ringwatch.contract import ACCOUNT_ROLES, SEX, TABLES, Table
+from ringwatch.contract import ACCOUNT_ROLES, SEX, TABLES, Column, Table
 from ringwatch.loaders.idnumber import parse_series
-from ringwatch.loaders.reading import RawTable
+from ringwatch.loaders.reading import RawTable, column_label
 from ringwatch.loaders.values import (
     address_key_series,
     arrow,
@@ -42,6 +43,18 @@ from ringwatch.loaders.values import (
 )
 
 SEX_ALIASES = {"男": "M", "女": "F", "male": "M", "female": "F"}
+
+#: longest value a contract column may hold; no name, address or id comes near it
+MAX_CELL_CHARS = 4096
+#: longest value an extra (non-contract) column may hold (free-text remarks)
+MAX_EXTRA_CELL_CHARS = 65536
+_CONTROL = r"[\x00-\x1f\x7f]"
+
+
+def is_identifier(col: Column) -> bool:
+    """True for columns holding ids: ID numbers, phones, ``*_id`` keys and ``*_no`` account numbers."""
+    return col.kind in ("id_number", "phone") or (col.kind == "str" and col.name.endswith(("_id", "_no")))
+
 
 #: parse_series problems (Chinese) in plain English, for quarantine reasons
 ID_PROBLEMS = {
@@ -168,6 +181,8 @@ class Checker:
         for c in [*self.present, *self.extra_columns]:
             all_empty &= is_empty[c]
         self.flag(all_empty, None, "empty row")
+        self.oversized()
+        self.control_characters()
         for c in self.table.required_columns:
             self.flag(is_empty[c], c, f"{c} is empty but required")
         typed: dict[str, pd.Series] = {}
@@ -212,6 +227,44 @@ class Checker:
         frame = pd.DataFrame(typed, index=self.index)
         frame["extra"] = extra_json({c: self.cols[c] for c in self.extra_columns}, self.index)
         return frame
+
+    def oversized(self) -> None:
+        """Quarantine rows with a cell longer than any real value (usually a quote never closed).
+
+        Contract columns may hold :data:`MAX_CELL_CHARS` characters, extra columns
+        :data:`MAX_EXTRA_CELL_CHARS`.
+        """
+        for i, c in enumerate(self.raw.data.column_names, start=1):
+            contract = c in self.table.column_names
+            limit = MAX_CELL_CHARS if contract else MAX_EXTRA_CELL_CHARS
+            lengths = self.cols[c].str.len().to_numpy(dtype="int64", na_value=0)
+            if lengths.max(initial=0) > limit:
+                label = column_label(c, i, self.table)
+                self.flag(
+                    lengths > limit,
+                    label,
+                    f"{label} is too long (more than {limit:,} characters; "
+                    "a quote that is never closed can swallow the rows after it)",
+                )
+
+    def control_characters(self) -> None:
+        """Quarantine rows whose id (a key, reference, ID number, account or phone) holds a control character.
+
+        Line breaks, tabs and NUL bytes never belong in an id; they mean rows were joined
+        (a quote never closed) or a binary value leaked in. Free text (names, addresses)
+        may hold line breaks and is left alone.
+        """
+        for col in self.table.columns:
+            if not is_identifier(col):
+                continue
+            v = self.cols[col.name]
+            bad = v.str.contains(_CONTROL, regex=True).to_numpy(dtype=bool, na_value=False)
+            self.flag(
+                bad,
+                col.name,
+                f"{col.name} contains a line break or another control character "
+                "(an id never does; check for a quote that is never closed)",
+            )
 
     def references(self, frame: pd.DataFrame, ctx: Context) -> None:
         """Quarantine rows naming a person / identity / employer / ... that was not loaded."""
