@@ -52,6 +52,14 @@ ConfigOpt = Annotated[Path | None, typer.Option("--config", help="ringwatch.toml
 EncodingOpt = Annotated[
     str | None, typer.Option("--encoding", help="Force the input encoding (utf-8, utf-8-sig, gb18030, gbk).")
 ]
+LockWaitOpt = Annotated[
+    float,
+    typer.Option(
+        "--lock-wait",
+        min=0,
+        help="Seconds to wait for another ringwatch job on the same store (default 0: refuse at once, exit 1).",
+    ),
+]
 DEFAULT_STORE = "ringwatch.lbug"
 
 
@@ -173,6 +181,7 @@ def load(
     ] = None,
     encoding: EncodingOpt = None,
     replace: Annotated[bool, typer.Option("--replace", help="Empty the store first (full reload).")] = False,
+    lock_wait: LockWaitOpt = 0.0,
 ) -> None:
     """Add or refresh data in a store (upsert by contract keys)."""
     from . import pipeline
@@ -188,6 +197,7 @@ def load(
             encoding=encoding,
             mode="replace" if replace else "upsert",
             progress=_progress(),
+            lock_wait=lock_wait,
         )
         _print_load(summary)
 
@@ -198,6 +208,7 @@ def detect(
     store: StoreOpt = None,
     as_of: AsOfOpt = None,
     config: ConfigOpt = None,
+    lock_wait: LockWaitOpt = 0.0,
 ) -> None:
     """Run all detectors on a store and write the alert files."""
     from . import pipeline
@@ -211,6 +222,7 @@ def detect(
             settings=settings,
             as_of=_parse_date(as_of, "--as-of"),
             progress=_progress(),
+            lock_wait=lock_wait,
         )
         _print_detect(summary)
 
@@ -226,6 +238,7 @@ def run(
     as_of: AsOfOpt = None,
     config: ConfigOpt = None,
     encoding: EncodingOpt = None,
+    lock_wait: LockWaitOpt = 0.0,
 ) -> None:
     """Fresh embedded store, load, detect."""
     from . import pipeline
@@ -243,6 +256,7 @@ def run(
             as_of=as_of_d,
             encoding=encoding,
             progress=_progress(),
+            lock_wait=lock_wait,
         )
         _print_load(loaded)
         _print_detect(detected)
@@ -337,33 +351,47 @@ def diff(
         Path | None, typer.Option("--out", help="Output directory holding runs/ (for run ids).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")] = False,
+    cases: Annotated[
+        Path | None,
+        typer.Option(
+            "--cases",
+            help="Case-work database (dashboard, <store>.cases.sqlite): closed cases (confirmed/dismissed) "
+            "are reported as reopened only when their members grew.",
+        ),
+    ] = None,
 ) -> None:
-    """List new, gone and changed alerts between two runs."""
-    from .history import diff_paths, resolve_run
+    """List new, gone and changed alerts between two runs (and reopened closed cases)."""
+    from .history import closed_cases, diff_paths, resolve_run
 
     with _errors():
-        d = diff_paths(resolve_run(run_a, out), resolve_run(run_b, out))
+        closed = closed_cases(cases) if cases is not None else None
+        d = diff_paths(resolve_run(run_a, out), resolve_run(run_b, out), closed=closed, out_dir=out)
         if as_json:
-            typer.echo(
-                json.dumps(
-                    {
-                        "new": [x["alert_id"] for x in d.new],
-                        "gone": [x["alert_id"] for x in d.gone],
-                        "changed": [{"alert_id": b["alert_id"], "fields": w} for _, b, w in d.changed],
-                        "unchanged": d.unchanged,
-                    },
-                    ensure_ascii=False,
-                )
-            )
+            doc: dict[str, Any] = {
+                "new": [x["alert_id"] for x in d.new],
+                "gone": [x["alert_id"] for x in d.gone],
+                "changed": [{"alert_id": b["alert_id"], "fields": w} for _, b, w in d.changed],
+                "unchanged": d.unchanged,
+            }
+            if closed is not None:
+                doc["reopened"] = [{"alert_id": x["alert_id"], "added": added} for x, added in d.reopened]
+                doc["closed"] = d.closed
+            typer.echo(json.dumps(doc, ensure_ascii=False))
             return
         con = Console(highlight=False)
-        con.print(f"new {len(d.new)}, gone {len(d.gone)}, changed {len(d.changed)}, unchanged {d.unchanged}")
+        line = f"new {len(d.new)}, gone {len(d.gone)}, changed {len(d.changed)}, unchanged {d.unchanged}"
+        if closed is not None:
+            line += f", reopened {len(d.reopened)}, closed (no new evidence) {d.closed}"
+        con.print(line)
         for x in d.new:
             con.print(f"+ {x['alert_id']}  {x['score']:5.1f}  {x['explanation'][:90]}")
         for x in d.gone:
             con.print(f"- {x['alert_id']}  {x['score']:5.1f}  {x['explanation'][:90]}")
         for a, b, what in d.changed:
             con.print(f"~ {b['alert_id']}  {a['score']:.1f} -> {b['score']:.1f}  ({', '.join(what)})")
+        for x, added in d.reopened:
+            grown = ", ".join(f"+{len(v)} {k}" for k, v in sorted(added.items()))
+            con.print(f"! {x['alert_id']}  {x['score']:5.1f}  reopened: evidence grew ({grown})")
 
 
 @app.command()

@@ -68,22 +68,74 @@ def resolve_run(ref: str, out_dir: Path | None) -> Path:
 
 @dataclass
 class RunDiff:
+    """What changed from run A to run B.
+
+    ``reopened`` and ``closed`` are filled only when case statuses are given: an alert of B
+    whose case was closed (confirmed or dismissed) is ``reopened`` when its members grew
+    since the last run that had it (``added``: the new member ids by type), else it only
+    counts in ``closed`` and is listed neither as new nor as changed.
+    """
+
     new: list[dict[str, Any]] = field(default_factory=list)
     gone: list[dict[str, Any]] = field(default_factory=list)
     changed: list[tuple[dict[str, Any], dict[str, Any], list[str]]] = field(default_factory=list)
     unchanged: int = 0
+    reopened: list[tuple[dict[str, Any], dict[str, list[str]]]] = field(default_factory=list)
+    closed: int = 0
 
 
 _COMPARED = ("score", "level", "members", "amount_at_risk", "details")
 
+#: case statuses (dashboard case work) that close a case
+CLOSED_STATUSES: tuple[str, ...] = ("confirmed", "dismissed")
 
-def diff_runs(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> RunDiff:
-    """New, gone and changed alerts from run ``a`` to run ``b`` (sorted as in the files)."""
+
+def added_members(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Member ids of ``after`` that ``before`` did not have, by member type (sorted)."""
+    old = before.get("members") or {}
+    out: dict[str, list[str]] = {}
+    for kind, ids in (after.get("members") or {}).items():
+        extra = sorted(set(map(str, ids)) - set(map(str, old.get(kind) or ())))
+        if extra:
+            out[kind] = extra
+    return out
+
+
+def diff_runs(
+    a: list[dict[str, Any]],
+    b: list[dict[str, Any]],
+    *,
+    closed: Mapping[str, str] | None = None,
+    earlier: Mapping[str, dict[str, Any]] | None = None,
+) -> RunDiff:
+    """New, gone and changed alerts from run ``a`` to run ``b`` (sorted as in the files).
+
+    Parameters
+    ----------
+    a, b
+        The alerts of the two runs.
+    closed
+        ``alert_id`` -> status of closed cases (see :func:`closed_cases`).
+    earlier
+        ``alert_id`` -> the alert as the latest run before ``b`` that had it reported it
+        (see :func:`last_seen`); a closed alert absent from ``a`` is compared with this.
+        Without it, such an alert counts as closed (no growth can be shown).
+    """
     ia = {x["alert_id"]: x for x in a}
     ib = {x["alert_id"]: x for x in b}
+    closed = closed or {}
     d = RunDiff()
     for x in b:
-        old = ia.get(x["alert_id"])
+        aid = x["alert_id"]
+        old = ia.get(aid)
+        if aid in closed:
+            ref = old if old is not None else (earlier or {}).get(aid)
+            grew = added_members(ref, x) if ref is not None else {}
+            if grew:
+                d.reopened.append((x, grew))
+            else:
+                d.closed += 1
+            continue
         if old is None:
             d.new.append(x)
             continue
@@ -96,5 +148,56 @@ def diff_runs(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> RunDiff:
     return d
 
 
-def diff_paths(a: Path, b: Path) -> RunDiff:
-    return diff_runs(read_alerts(a), read_alerts(b))
+def diff_paths(
+    a: Path, b: Path, *, closed: Mapping[str, str] | None = None, out_dir: Path | None = None
+) -> RunDiff:
+    """:func:`diff_runs` of two alert files; ``out_dir`` (run history) finds earlier members."""
+    alerts_b = read_alerts(b)
+    earlier = None
+    if closed and out_dir is not None:
+        earlier = last_seen(out_dir, {x["alert_id"] for x in alerts_b if x["alert_id"] in closed}, before=b)
+    return diff_runs(read_alerts(a), alerts_b, closed=closed, earlier=earlier)
+
+
+def last_seen(out_dir: Path, alert_ids: set[str], *, before: Path) -> dict[str, dict[str, Any]]:
+    """The latest recorded alert for each of ``alert_ids`` in the runs before ``before``.
+
+    ``before`` is the run's ``alerts.jsonl``; runs are taken in index order (oldest first)
+    up to it; when it is not a recorded run, every recorded run counts.
+    """
+    found: dict[str, dict[str, Any]] = {}
+    target = before.resolve()
+    for run in list_runs(out_dir):
+        path = out_dir / RUNS / str(run["run_id"]) / JSONL
+        if path.resolve() == target:
+            break
+        for x in read_alerts(path):
+            if x["alert_id"] in alert_ids:
+                found[x["alert_id"]] = x
+    return found
+
+
+def closed_cases(db: Path) -> dict[str, str]:
+    """``alert_id`` -> status of the closed cases in a case-work database (opened read-only).
+
+    Raises
+    ------
+    InputError
+        When the file does not exist or is not a case-work database.
+    """
+    import sqlite3
+
+    if not db.is_file():
+        raise InputError("case database not found", file=str(db))
+    try:
+        con = sqlite3.connect(f"file:{db.resolve()}?mode=ro", uri=True)
+        try:
+            marks = ",".join("?" for _ in CLOSED_STATUSES)
+            rows = con.execute(
+                f"SELECT alert_id, status FROM cases WHERE status IN ({marks})", CLOSED_STATUSES
+            ).fetchall()
+        finally:
+            con.close()
+    except sqlite3.Error as e:
+        raise InputError(f"not a ringwatch case database: {e}", file=str(db)) from e
+    return {str(k): str(v) for k, v in rows}

@@ -38,11 +38,14 @@ def is_server_uri(store: str) -> bool:
 
 
 @contextlib.contextmanager
-def store_lock(store: str) -> Iterator[None]:
+def store_lock(store: str, wait: float = 0.0) -> Iterator[None]:
     """Exclusive lock so two ringwatch jobs never write one store at once.
 
     For an embedded store the lock file sits beside it (``<store>.lock``); for a server URI
-    it is per user in the temp directory, keyed by the URI. A second job refuses at once.
+    it is per user in the temp directory, keyed by the URI. A second job waits up to
+    ``wait`` seconds for the first to end (0: refuses at once), then raises
+    :class:`~ringwatch.errors.LockError`. The lock is an ``flock``: it goes away with the
+    process that held it, so a killed job never leaves a stale lock behind.
     """
     if is_server_uri(store):
         key = hashlib.sha256(store.encode()).hexdigest()[:16]
@@ -53,17 +56,37 @@ def store_lock(store: str) -> Iterator[None]:
         lock_path = p.with_name(p.name + ".lock")
     fh = lock_path.open("a+")
     try:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as e:
-            raise LockError(
-                f"another ringwatch job is using this store (lock {lock_path.name}); try again when it ends"
-            ) from e
+        deadline = time.monotonic() + max(0.0, wait)
+        while True:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError as e:
+                if time.monotonic() >= deadline:
+                    waited = f" after waiting {wait:g}s" if wait > 0 else ""
+                    raise LockError(
+                        f"another ringwatch job is using this store (lock {lock_path.name}){waited}; "
+                        "try again when it ends, or pass --lock-wait SECONDS"
+                    ) from e
+                time.sleep(min(0.2, max(0.01, deadline - time.monotonic())))
         yield
     finally:
         with contextlib.suppress(OSError):
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
         fh.close()
+
+
+def input_fingerprint(data_dir: Path) -> str:
+    """Hash of the contract files in ``data_dir`` (names and contents), 16 hex characters."""
+    from ringwatch.loaders.reading import find_table_files
+
+    h = hashlib.blake2b(digest_size=8)
+    for name, path in find_table_files(data_dir, require=False).items():
+        h.update(f"{name}\x00{path.name}\x00".encode())
+        with path.open("rb") as fh:
+            while chunk := fh.read(1 << 22):
+                h.update(chunk)
+    return h.hexdigest()
 
 
 class CachedView:
@@ -116,27 +139,50 @@ def load(
     encoding: str | None = None,
     mode: str = "upsert",
     progress: Progress | None = None,
+    lock_wait: float = 0.0,
 ) -> LoadSummary:
     """Read, validate and load a directory of contract tables into a store.
 
     Every input file is parsed and checked before anything is written; a broken file or a
     missing required column raises :class:`~ringwatch.errors.InputError` and nothing is
-    written. Bad rows go to ``quarantine_dir/quarantine/NAME.csv``. ``mode``: ``upsert``
-    (merge by contract keys) or ``replace`` (empty the store first).
+    written. Bad rows go to ``quarantine_dir/quarantine/NAME.csv``.
+
+    ``mode``: ``replace`` empties the store first (a full reload); ``upsert`` merges the
+    rows into the graph already there (a nightly increment of new and changed rows): rows
+    naming stored persons, identities, benefits ... are accepted, derived values (deaths,
+    payment lists) are recomputed for the keys the rows touch, and each row replaces what
+    has its contract key (see :func:`ringwatch.loaders.load_directory`). Into an empty store
+    ``upsert`` is a full load. ``lock_wait``: seconds to wait for another job's store lock.
+    The store meta ``loaded_inputs`` chains a hash of every directory loaded since the last
+    full load (part of each run's input fingerprint).
     """
     from ringwatch.graph import open_store
     from ringwatch.loaders import load_directory, write_quarantine
 
     t0 = time.perf_counter()
-    result = load_directory(data_dir, encoding=encoding, progress=progress)
-    with store_lock(store):
-        qfiles = write_quarantine(result, quarantine_dir)
+    upsert = mode == "upsert"
+    fingerprint = input_fingerprint(data_dir) if data_dir.is_dir() else ""
+    with store_lock(store, lock_wait):
+        # an increment is read against the stored graph; a first or full load needs no store
+        # open before its files have passed every check (a broken file creates no store)
+        incremental = upsert and (is_server_uri(store) or Path(store).exists())
+        if not incremental:
+            result = load_directory(data_dir, encoding=encoding, progress=progress)
         with open_store(store) as st:
-            st.create_schema()
+            if incremental:
+                st.create_schema()
+                # both stores implement the look-ups an increment needs (loaders.incremental.StoreLookup)
+                result = load_directory(data_dir, encoding=encoding, progress=progress, base=st)  # type: ignore[arg-type]
+            qfiles = write_quarantine(result, quarantine_dir)
             if progress:
                 progress(f"writing graph to {st.backend} store ({mode})")
-            written = st.bulk_load(result.frames, mode="upsert" if mode == "upsert" else "replace")
-            if mode == "upsert":
+            previous = st.get_meta().get("loaded_inputs", "") if upsert else ""
+            chained = hashlib.sha256(f"{previous}|{fingerprint}".encode()).hexdigest()[:16]
+            result.frames.meta["loaded_inputs"] = chained
+            if not upsert:
+                st.create_schema()
+            written = st.bulk_load(result.frames, mode="upsert" if upsert else "replace")
+            if upsert:
                 # tables loaded earlier stay loaded
                 before = st.tables()
                 names = [t for t in TABLE_ORDER if t in before or t in result.frames.loaded_tables]
@@ -181,18 +227,20 @@ def detect(
     settings: Settings | None = None,
     as_of: date | None = None,
     progress: Progress | None = None,
+    lock_wait: float = 0.0,
 ) -> DetectSummary:
     """Run every enabled detector on a store and write ``alerts.jsonl`` / ``alerts.csv``.
 
     Detectors whose input tables were not loaded are skipped with a message. Alerts keep
     their ``first_seen`` from earlier runs in ``out_dir``; the run's date is the reference
     date (contract §4), never the machine clock, so reruns on the same data are identical.
+    ``lock_wait``: seconds to wait for another job's store lock (0: refuse at once).
     """
     from ringwatch.detectors import REGISTRY, DetectContext, sort_alerts
     from ringwatch.graph import open_store
 
     settings = settings or Settings()
-    with store_lock(store), open_store(store) as st:
+    with store_lock(store, lock_wait), open_store(store) as st:
         meta = st.get_meta()
         view = CachedView(st)
         ref = semantics.reference_date(view, as_of)
@@ -270,14 +318,16 @@ def run_fresh(
     as_of: date | None = None,
     encoding: str | None = None,
     progress: Progress | None = None,
+    lock_wait: float = 0.0,
 ) -> tuple[LoadSummary, DetectSummary]:
     """``ringwatch run``: a fresh embedded store, load, detect.
 
     The new store is built beside the old one and swapped in only when load and detect
     have succeeded, so a run killed half-way leaves the previous store and alerts intact.
+    ``lock_wait``: seconds to wait for another job's lock on the store (0: refuse at once).
     """
     building = store_path.with_name("." + store_path.name + ".building")
-    with store_lock(str(store_path)):
+    with store_lock(str(store_path), lock_wait):
         remove_embedded_store(building)  # leftovers of a killed run
         loaded = load(
             data_dir,

@@ -7,15 +7,15 @@ compute kernels, and sorting of string keys uses Arrow's sort so that results ne
 input row order.
 
 Contents: normalised names and surnames, identity → person maps, benefits with their person
-and kind, payments per month, renumbering components, masking for explanation text and fuzzy
-"same real person" links between different ``person_id`` records.
+and kind, payments per month, renumbering components, money text and fuzzy "same real person"
+links between different ``person_id`` records. Helpers shared with the other detectors
+(masking, month spans, parameters) are in :mod:`._common`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable, Iterator, Sequence
-from datetime import date
+from collections.abc import Hashable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,7 +25,6 @@ import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from ringwatch import semantics
 from ringwatch.contract import PENSION_SCHEMES
 from ringwatch.graph.base import GraphView
 
@@ -168,6 +167,26 @@ def lookup(index_values: np.ndarray, values: np.ndarray) -> np.ndarray:
     return np.where(cv >= 0, pos[np.maximum(cv, 0)], -1) if len(pos) else np.full(len(values), -1, np.int64)
 
 
+def member_mask(values: np.ndarray, wanted: Sequence[Any] | np.ndarray) -> np.ndarray:
+    """Boolean mask: which of ``values`` are among ``wanted``."""
+    return lookup(np.asarray(pd.unique(obj(wanted)), dtype=object), values) >= 0
+
+
+def first_per_key(
+    keys: np.ndarray, values: np.ndarray, order_by: np.ndarray, queries: np.ndarray, missing: Any
+) -> np.ndarray:
+    """For each of ``queries``, the value of the first row with that key, ``missing`` when none.
+
+    Rows are ``keys``/``values``; "first" is in the string order of ``order_by`` (so the
+    answer does not depend on row order).
+    """
+    order = string_order(order_by)
+    keys, values = keys[order], values[order]
+    _, first = np.unique(factorize([keys])[0][0], return_index=True)
+    pos = lookup(keys[first], queries)
+    return np.where(pos >= 0, values[first][np.maximum(pos, 0)], missing)
+
+
 # -- typing-friendly iteration -------------------------------------------------------------
 def rows(frame: pd.DataFrame) -> Iterator[Any]:
     """``frame.itertuples(index=False)`` with rows typed as ``Any`` (attribute access by column)."""
@@ -209,25 +228,11 @@ def surnames(names: pd.Series | np.ndarray) -> np.ndarray:
     return np.asarray(np.where(c >= 0, out[np.maximum(c, 0)], None), dtype=object)
 
 
-def tail(value: object, n: int = 4) -> str:
-    """Masked identifier for explanation text: ``尾号1234`` (never the full number)."""
-    s = str(value)
-    return f"尾号{s[-n:]}"
-
-
 def fmt_yuan(amount: float) -> str:
     """Money for explanation text: ``8,500元`` or ``12.35万元``."""
     if amount >= 10000:
         return f"{amount / 10000:,.2f}万元"
     return f"{amount:,.0f}元"
-
-
-def month_span(months: Iterable[str]) -> str:
-    """``2021-03至2026-10`` for a set of ``YYYY-MM`` months (empty string when none)."""
-    ms = sorted(m for m in months if m)
-    if not ms:
-        return ""
-    return ms[0] if ms[0] == ms[-1] else f"{ms[0]}至{ms[-1]}"
 
 
 def month_ords(months: np.ndarray | pd.Series) -> np.ndarray:
@@ -257,15 +262,6 @@ def date_ords(dates: pd.Series | np.ndarray) -> np.ndarray:
     return np.where(np.isnan(out), -1, out).astype(np.int64)
 
 
-def to_date(value: object) -> date | None:
-    """:func:`ringwatch.semantics.to_date`, with NaT/NaN as ``None`` (NaT is a ``date`` instance)."""
-    if value is None or value is pd.NaT:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return semantics.to_date(value)
-
-
 def benefit_kinds(schemes: pd.Series | np.ndarray) -> np.ndarray:
     """Benefit kind per scheme: both pension schemes are ``pension``; others are their own kind."""
     s = obj(schemes)
@@ -283,19 +279,14 @@ def identity_persons(view: GraphView, id_numbers: np.ndarray | None = None) -> p
     ids = obj(ident["id_number"])
     pers = obj(ident["person_id"])
     if id_numbers is not None:
-        keep = lookup(np.asarray(pd.unique(obj(id_numbers)), dtype=object), ids) >= 0
+        keep = member_mask(ids, id_numbers)
         ids, pers = ids[keep], pers[keep]
     missing = pd.isna(pers)
     if missing.any():
         has = view.rels("HAS_IDENTITY", ["src", "dst"])
         hs, hd = obj(has["src"]), obj(has["dst"])
-        order = string_order(hs)  # smallest person id first, deterministic
-        hs, hd = hs[order], hd[order]
-        _, first = np.unique(factorize([hd])[0][0], return_index=True)
-        pos = lookup(hd[first], ids[missing])
-        fill = np.where(pos >= 0, hs[first][np.maximum(pos, 0)], None)
         pers = pers.copy()
-        pers[missing] = fill
+        pers[missing] = first_per_key(hd, hs, hs, ids[missing], None)  # smallest person id
     out = pd.DataFrame({"id_number": ids, "person_id": pers}, dtype=object)
     out = out[out["id_number"].notna() & out["person_id"].notna()]
     return out.drop_duplicates("id_number").reset_index(drop=True)
@@ -326,16 +317,12 @@ def person_benefits(view: GraphView, id_numbers: np.ndarray | None = None) -> pd
     if pd.isna(idn).any():
         rec = view.rels("RECEIVES", ["src", "dst"])
         rs, rd = obj(rec["src"]), obj(rec["dst"])
-        order = string_order(rs)
-        rs, rd = rs[order], rd[order]
-        _, first = np.unique(factorize([rd])[0][0], return_index=True)
         miss = pd.isna(idn)
-        pos = lookup(rd[first], bid[miss])
         idn = idn.copy()
-        idn[miss] = np.where(pos >= 0, rs[first][np.maximum(pos, 0)], None)
+        idn[miss] = first_per_key(rd, rs, rs, bid[miss], None)  # smallest id number
     keep = ~pd.isna(bid) & ~pd.isna(idn)
     if id_numbers is not None:
-        keep &= lookup(np.asarray(pd.unique(obj(id_numbers)), dtype=object), idn) >= 0
+        keep &= member_mask(idn, id_numbers)
     sel = np.flatnonzero(keep)
     ip = identity_persons(view, idn[sel])
     pos = lookup(obj(ip["id_number"]), idn[sel])
@@ -367,10 +354,7 @@ def paid_by_month(view: GraphView, benefit_ids: Sequence[str] | np.ndarray | Non
     """
     paid = view.rels("PAID_TO", ["src", "months", "amounts"])
     if benefit_ids is not None:
-        keep = lookup(
-            np.asarray(pd.unique(obj(np.asarray(benefit_ids, dtype=object))), dtype=object), obj(paid["src"])
-        )
-        paid = paid[keep >= 0]
+        paid = paid[member_mask(obj(paid["src"]), benefit_ids)]
     cols = {"benefit_id": pd.Series([], dtype=object), "month": pd.Series([], dtype=object)}
     if paid.empty:
         return pd.DataFrame(
@@ -468,9 +452,8 @@ def same_person_links(
     """
     cols = ["p1", "p2", "via", "key"]
     empty = pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
-    want = np.asarray(pd.unique(obj(np.asarray(person_ids, dtype=object))), dtype=object)
     p = view.nodes("Person", ["person_id", "name", "birth_date"])
-    keep = lookup(want, obj(p["person_id"])) >= 0
+    keep = member_mask(obj(p["person_id"]), person_ids)
     pid = obj(p["person_id"])[keep]
     name = normalise_names(obj(p["name"])[keep])
     birth = pd.to_datetime(p["birth_date"], errors="coerce").to_numpy()[keep]
@@ -479,13 +462,10 @@ def same_person_links(
         ip, ib = obj(ident["person_id"]), pd.to_datetime(ident["id_birth_date"], errors="coerce").to_numpy()
         ok = ~pd.isna(ip) & ~np.isnat(ib)
         ip, ib, iid = ip[ok], ib[ok], obj(ident["id_number"])[ok]
-        order = string_order(iid)  # the smallest id number's birth date, deterministic
-        ip, ib = ip[order], ib[order]
-        _, first = np.unique(factorize([ip])[0][0], return_index=True)
         miss = np.isnat(birth)
-        pos = lookup(ip[first], pid[miss])
         birth = birth.copy()
-        birth[miss] = np.where(pos >= 0, ib[first][np.maximum(pos, 0)], np.datetime64("NaT"))
+        # the smallest id number's birth date, deterministic
+        birth[miss] = first_per_key(ip, ib, iid, pid[miss], np.datetime64("NaT"))
     ppl = frame({"person_id": pid, "nname": name, "birth_date": birth})
     ppl = ppl[ppl["nname"].notna() & ppl["birth_date"].notna()]
     if ppl.empty:

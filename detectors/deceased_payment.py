@@ -25,27 +25,16 @@ amount_full_score : float, default 50000
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
 import pandas as pd
 
 from ringwatch import semantics
 from ringwatch.graph.base import GraphView
 
+from ._common import SCHEME_ZH, explode_payments, group_lists, log_share, month_span, tail4, with_receiver
 from .base import Alert, DetectContext, register
 from .evidence import lit_list
 
 NAME = "deceased_payment"
-
-SCHEME_ZH = {
-    "pension_employee": "职工基本养老金",
-    "pension_resident": "城乡居民养老金",
-    "unemployment": "失业保险金",
-    "work_injury": "工伤保险待遇",
-    "survivor": "遗属待遇",
-    "other": "其他社保待遇",
-}
 
 DEATH_SOURCE_ZH = {
     "civil_affairs": "民政",
@@ -55,31 +44,6 @@ DEATH_SOURCE_ZH = {
     "court": "法院",
     "other": "其他部门",
 }
-
-
-def tail4(value: object) -> str:
-    """Last four characters of an identifier (never print a full ID number or account)."""
-    return str(value)[-4:]
-
-
-def group_lists(frame: pd.DataFrame, key: str, value: str) -> dict[str, list[str]]:
-    """``key`` -> sorted distinct non-null ``value`` strings, for every key (vectorised).
-
-    Used instead of per-group Python lambdas so that tens of thousands of alerts stay fast.
-    """
-    d = frame.loc[:, [key, value]].dropna()
-    if d.empty:
-        return {}
-    d = pd.DataFrame(
-        {"k": d[key].astype(str).to_numpy(dtype=object), "v": d[value].astype(str).to_numpy(dtype=object)}
-    )
-    d = d.drop_duplicates().sort_values(["k", "v"], kind="mergesort")
-    k = d["k"].to_numpy(dtype=object)
-    v = d["v"].tolist()
-    cut = np.flatnonzero(k[1:] != k[:-1]) + 1
-    starts = np.concatenate([[0], cut]).tolist()
-    ends = np.concatenate([cut, [len(k)]]).tolist()
-    return {str(k[a]): v[a:b] for a, b in zip(starts, ends, strict=True)}
 
 
 def dead_persons(view: GraphView, ctx: DetectContext) -> pd.DataFrame:
@@ -134,11 +98,8 @@ def payments_after_death(view: GraphView, ctx: DetectContext) -> pd.DataFrame:
         cutoff=[semantics.add_months(semantics.month_of(pd.Timestamp(d)), 1) for d in deaths["death_date"]]
     )
     ident = view.nodes("Identity", ["id_number", "person_id"])
-    ben = view.nodes("Benefit", ["benefit_id", "id_number", "scheme"])
-    rec = view.rels("RECEIVES", ["src", "dst"]).rename(columns={"src": "rec_id", "dst": "benefit_id"})
-    ben = ben.merge(rec.drop_duplicates("benefit_id"), on="benefit_id", how="left")
-    ben["id_number"] = ben["id_number"].where(ben["id_number"].notna(), ben["rec_id"])
-    ben = ben.drop(columns="rec_id").merge(ident, on="id_number", how="inner")
+    ben = with_receiver(view, view.nodes("Benefit", ["benefit_id", "id_number", "scheme"]))
+    ben = ben.merge(ident, on="id_number", how="inner")
     ben = ben.merge(deaths, on="person_id", how="inner")
     if ben.empty:
         return pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
@@ -146,27 +107,7 @@ def payments_after_death(view: GraphView, ctx: DetectContext) -> pd.DataFrame:
     paid = paid[paid["src"].isin(set(ben["benefit_id"]))]
     if paid.empty:
         return pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
-    paid = paid.assign(
-        months=paid["months"].map(list),
-        amounts=paid["amounts"].map(list),
-        payment_ids=paid["payment_ids"].map(lambda v: list(v) if v is not None else []),
-    )
-    # payment_ids may be shorter when absent: pad so the three lists stay aligned
-    n = paid["months"].map(len)
-    paid["payment_ids"] = [
-        (p if len(p) == k else [None] * k) for p, k in zip(paid["payment_ids"], n, strict=True)
-    ]
-    e = paid.explode(["months", "amounts", "payment_ids"]).dropna(subset=["months"])
-    e = e.rename(
-        columns={
-            "src": "benefit_id",
-            "dst": "account_no",
-            "months": "month",
-            "amounts": "amount",
-            "payment_ids": "payment_id",
-        }
-    )
-    e = e.merge(ben, on="benefit_id", how="inner")
+    e = explode_payments(paid).merge(ben, on="benefit_id", how="inner")
     # vectorised semantics.paid_after_death: month > the month after the death month
     e = e[e["month"].astype(str).to_numpy() > e["cutoff"].astype(str).to_numpy()]
     e = e.assign(amount=pd.to_numeric(e["amount"], errors="coerce").fillna(0.0))
@@ -175,8 +116,7 @@ def payments_after_death(view: GraphView, ctx: DetectContext) -> pd.DataFrame:
 
 def _score(n_months: int, amount: float, months_full: int, amount_full: float) -> float:
     m = min(1.0, n_months / max(1, months_full))
-    a = min(1.0, math.log10(1.0 + max(0.0, amount)) / math.log10(1.0 + max(1.0, amount_full)))
-    return 40.0 + 40.0 * m + 20.0 * a
+    return 40.0 + 40.0 * m + 20.0 * log_share(amount, amount_full)
 
 
 def evidence_cypher(person_ids: list[str], benefit_ids: list[str]) -> str:
@@ -189,12 +129,6 @@ def evidence_cypher(person_ids: list[str], benefit_ids: list[str]) -> str:
         "OPTIONAL MATCH (b)-[pt:PAID_TO]->(a:Account) "
         "RETURN p, h, i, r, b, pt, a"
     )
-
-
-def _month_span(months: list[str]) -> str:
-    if len(months) == 1:
-        return months[0]
-    return f"{months[0]}至{months[-1]}"
 
 
 @register(NAME, requires=("persons", "identities", "benefits", "payments", "deaths"), version="1")
@@ -265,7 +199,7 @@ def detect(view: GraphView, ctx: DetectContext) -> list[Alert]:
             )
             parts.append(
                 f"{SCHEME_ZH.get(scheme or '', '社保待遇')}（待遇编号尾号{tail4(bid)}）"
-                f"在{_month_span(bm)}发放{len(bm)}个月、{b_amount:,.2f}元"
+                f"在{month_span(bm)}发放{len(bm)}个月、{b_amount:,.2f}元"
             )
         allowed_to = semantics.add_months(semantics.month_of(death), 1)
         other_ids = [i for i in all_ids if i not in receivers]

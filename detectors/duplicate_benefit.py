@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import pandas as pd
@@ -30,8 +30,9 @@ from ringwatch import semantics
 from ringwatch.graph.base import GraphView
 
 from . import _identity as idt
+from ._common import Params, month_span, str_or_none, tail
 from .base import Alert, DetectContext, register
-from .evidence import lit_list
+from .evidence import contact_matches, lit_list, query_text
 
 DET = "duplicate_benefit"
 
@@ -48,20 +49,12 @@ VARIANT_ORDER = ("two_person_ids", "two_identities", "two_regions", "two_schemes
 
 
 @dataclass(frozen=True)
-class _Params:
-    min_overlap_months: int
-    use_id_region: bool
-    exclude_renumbered: bool
-    max_same_name_group: int
-
-    @classmethod
-    def from_ctx(cls, ctx: DetectContext) -> _Params:
-        return cls(
-            min_overlap_months=int(ctx.p(DET, "min_overlap_months", 1)),
-            use_id_region=bool(ctx.p(DET, "use_id_region", False)),
-            exclude_renumbered=bool(ctx.p(DET, "exclude_renumbered", False)),
-            max_same_name_group=int(ctx.p(DET, "max_same_name_group", 10)),
-        )
+class _Params(Params):
+    detector: ClassVar[str] = DET
+    min_overlap_months: int = 1
+    use_id_region: bool = False
+    exclude_renumbered: bool = False
+    max_same_name_group: int = 10
 
 
 @register(DET, requires=("persons", "identities", "benefits"), version="1")
@@ -181,8 +174,8 @@ def _overlaps(
         n_overlap[r.pair] = semantics.overlapping_months(
             None,
             None,
-            (idt.to_date(r.start_date1), idt.to_date(r.end_date1)),
-            (idt.to_date(r.start_date2), idt.to_date(r.end_date2)),
+            (semantics.to_date(r.start_date1), semantics.to_date(r.end_date1)),
+            (semantics.to_date(r.start_date2), semantics.to_date(r.end_date2)),
             ctx.ref_date,
         )
     p["n_overlap"] = n_overlap
@@ -264,7 +257,7 @@ def _alert(gp: pd.DataFrame, links: pd.DataFrame, amount: float, doubtful: pd.Da
 
     text = "；".join(_pair_text(r, phones, addresses) for r in recs) + "。"
     if amount > 0:
-        span = idt.month_span(doubtful["month"].tolist())
+        span = month_span(doubtful["month"].tolist())
         text += f"重叠期间（{span}）较晚开始的待遇已发放{idt.fmt_yuan(amount)}。"
     text += "同一人同时领取两份同类社保待遇，疑似重复领取。"
 
@@ -275,13 +268,13 @@ def _alert(gp: pd.DataFrame, links: pd.DataFrame, amount: float, doubtful: pd.Da
                 "benefit_ids": [r["benefit_id1"], r["benefit_id2"]],
                 "id_numbers": [r["id_number1"], r["id_number2"]],
                 "person_ids": [r["person_id1"], r["person_id2"]],
-                "schemes": [_s(r["scheme1"]), _s(r["scheme2"])],
-                "regions": [_s(r["region_code1"]), _s(r["region_code2"])],
+                "schemes": [str_or_none(r["scheme1"]), str_or_none(r["scheme2"])],
+                "regions": [str_or_none(r["region_code1"]), str_or_none(r["region_code2"])],
                 "kind": r["kind"],
                 "variant": r["variant"],
                 "overlap_months": int(r["n_overlap"]),
-                "first_overlap_month": _s(r["first_overlap"]),
-                "last_overlap_month": _s(r["last_overlap"]),
+                "first_overlap_month": str_or_none(r["first_overlap"]),
+                "last_overlap_month": str_or_none(r["last_overlap"]),
                 "later_benefit_id": r["later"],
                 "later_amount_in_overlap": round(float(r["later_amount"]), 2),
             }
@@ -308,20 +301,16 @@ def _alert(gp: pd.DataFrame, links: pd.DataFrame, amount: float, doubtful: pd.Da
     )
 
 
-def _s(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
 def _pair_text(r: dict[str, Any], phones: list[str], addresses: list[str]) -> str:
     kind = idt.KIND_TEXT.get(r["kind"], r["kind"])
-    first, last = _s(r["first_overlap"]), _s(r["last_overlap"])
-    span = idt.month_span([m for m in (first, last) if m])
+    first, last = str_or_none(r["first_overlap"]), str_or_none(r["last_overlap"])
+    span = month_span([m for m in (first, last) if m])
     overlap = f"{span + '期间' if span else ''}重叠{int(r['n_overlap'])}个月"
-    id1, id2 = idt.tail(r["id_number1"]), idt.tail(r["id_number2"])
+    id1, id2 = tail(r["id_number1"]), tail(r["id_number2"])
     if r["variant"] == "two_person_ids":
         shared = []
         if phones:
-            shared.append("手机号" + "、".join(idt.tail(x) for x in phones))
+            shared.append("手机号" + "、".join(tail(x) for x in phones))
         if addresses:
             shared.append("同一地址")
         if not shared:
@@ -333,8 +322,8 @@ def _pair_text(r: dict[str, Any], phones: list[str], addresses: list[str]) -> st
     elif r["variant"] == "two_identities":
         who = f"同一人名下两个身份证号（{id1}、{id2}）分别领取{kind}"
     elif r["variant"] == "two_regions":
-        reg1 = _s(r["region_code1"]) or "未知地区"
-        reg2 = _s(r["region_code2"]) or "未知地区"
+        reg1 = str_or_none(r["region_code1"]) or "未知地区"
+        reg2 = str_or_none(r["region_code2"]) or "未知地区"
         who = f"同一人（身份证{id1}）在{reg1}和{reg2}两地同时领取{kind}"
     elif r["variant"] == "two_schemes":
         s1 = idt.SCHEME_TEXT.get(str(r["scheme1"]), str(r["scheme1"]))
@@ -353,16 +342,5 @@ def evidence_query(members: dict[str, list[str]]) -> str:
         f" AND b.benefit_id IN {lit_list(members['benefit'])}",
         "OPTIONAL MATCH (b)-[pt:PAID_TO]->(a:Account)",
     ]
-    ret = ["p", "h", "i", "r", "b", "pt", "a"]
-    if members.get("phone"):
-        q.append(
-            f"OPTIONAL MATCH (p)-[u:USES_PHONE]->(ph:Phone) WHERE ph.phone IN {lit_list(members['phone'])}"
-        )
-        ret += ["u", "ph"]
-    if members.get("address"):
-        q.append(
-            f"OPTIONAL MATCH (p)-[l:LIVES_AT]->(ad:Address) WHERE ad.address_key IN {lit_list(members['address'])}"
-        )
-        ret += ["l", "ad"]
-    q.append("RETURN " + ", ".join(ret))
-    return "\n".join(q)
+    contacts, contact_vars = contact_matches(members)
+    return query_text([*q, *contacts], ["p", "h", "i", "r", "b", "pt", "a", *contact_vars])

@@ -9,7 +9,7 @@ write path.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 
 def lit(value: str) -> str:
@@ -21,3 +21,28 @@ def lit(value: str) -> str:
 def lit_list(values: Iterable[str]) -> str:
     """A sorted, de-duplicated Cypher list literal: ``['a', 'b']``."""
     return "[" + ", ".join(lit(v) for v in sorted(set(map(str, values)))) + "]"
+
+
+def contact_matches(members: Mapping[str, Sequence[str]]) -> tuple[list[str], list[str]]:
+    """``OPTIONAL MATCH`` clauses for the shared phones and addresses in ``members``, and their variables.
+
+    The person must be bound to ``p``; a clause is only written when its member list is non-empty.
+    """
+    clauses: list[str] = []
+    variables: list[str] = []
+    if members.get("phone"):
+        clauses.append(
+            f"OPTIONAL MATCH (p)-[u:USES_PHONE]->(ph:Phone) WHERE ph.phone IN {lit_list(members['phone'])}"
+        )
+        variables += ["u", "ph"]
+    if members.get("address"):
+        clauses.append(
+            f"OPTIONAL MATCH (p)-[l:LIVES_AT]->(ad:Address) WHERE ad.address_key IN {lit_list(members['address'])}"
+        )
+        variables += ["l", "ad"]
+    return clauses, variables
+
+
+def query_text(clauses: Sequence[str], variables: Sequence[str]) -> str:
+    """The clauses, one per line, and a final ``RETURN`` of ``variables``."""
+    return "\n".join([*clauses, "RETURN " + ", ".join(variables)])

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import networkx as nx
 import numpy as np
@@ -31,8 +31,9 @@ from ringwatch import semantics
 from ringwatch.graph.base import GraphView
 
 from . import _identity as idt
+from ._common import Params, iso_day, month_span, str_or_none, tail
 from .base import Alert, DetectContext, register
-from .evidence import lit_list
+from .evidence import lit_list, query_text
 
 DET = "identity_chain"
 
@@ -55,20 +56,12 @@ REASON_TEXT = {
 
 
 @dataclass(frozen=True)
-class _Params:
-    min_shift_years: float
-    window_years: float
-    min_overlap_months: int
-    long_chain_min: int
-
-    @classmethod
-    def from_ctx(cls, ctx: DetectContext) -> _Params:
-        return cls(
-            min_shift_years=float(ctx.p(DET, "min_shift_years", 2)),
-            window_years=float(ctx.p(DET, "window_years", 3)),
-            min_overlap_months=int(ctx.p(DET, "min_overlap_months", 1)),
-            long_chain_min=int(ctx.p(DET, "long_chain_min", 3)),
-        )
+class _Params(Params):
+    detector: ClassVar[str] = DET
+    min_shift_years: float = 2.0
+    window_years: float = 3.0
+    min_overlap_months: int = 1
+    long_chain_min: int = 3
 
 
 @register(DET, requires=("persons", "identities", "renumberings"), version="1")
@@ -291,15 +284,15 @@ def _birth_moves(
     pens = bens[(bens["kind"] == idt.PENSION_KIND) & bens["start"].notna()]
     cand = moved.merge(pens[["comp", "benefit_id", "start"]], on="comp", how="inner")
     for r in idt.rows(cand.sort_values(["comp", "src", "dst", "benefit_id"], kind="mergesort")):
-        when = idt.to_date(r.when)
-        start = idt.to_date(r.start)
-        old = idt.to_date(r.b_old)
-        new = idt.to_date(r.b_new)
+        when = semantics.to_date(r.when)
+        start = semantics.to_date(r.start)
+        old = semantics.to_date(r.b_old)
+        new = semantics.to_date(r.b_new)
         if when is None or start is None or old is None or new is None:
             continue
         if not (when <= start <= when + _years(prm.window_years)):
             continue
-        age = semantics.pension_age(_sex_str(r.sex), ctx.pension_ages)
+        age = semantics.pension_age(str_or_none(r.sex), ctx.pension_ages)
         entitled = semantics.add_years(old, age)
         if start >= entitled:  # already of age under the old birth date: nothing gained
             continue
@@ -309,7 +302,7 @@ def _birth_moves(
                 "fact": {
                     "old": r.src,
                     "new": r.dst,
-                    "reason": _sex_str(r.reason),
+                    "reason": str_or_none(r.reason),
                     "changed_date": when.isoformat(),
                     "old_birth_date": old.isoformat(),
                     "new_birth_date": new.isoformat(),
@@ -327,11 +320,6 @@ def _birth_moves(
 
 def _years(n: float) -> timedelta:
     return timedelta(days=round(n * 365.2425))
-
-
-def _sex_str(value: object) -> str | None:
-    """A string cell as ``str``, anything else (None/NaN) as ``None``."""
-    return value if isinstance(value, str) else None
 
 
 def _drawing_pairs(bens: pd.DataFrame) -> pd.DataFrame:
@@ -357,8 +345,8 @@ def _both_drawing(
         n = semantics.overlapping_months(
             m1,
             m2,
-            (idt.to_date(r.start_date1), idt.to_date(r.end_date1)),
-            (idt.to_date(r.start_date2), idt.to_date(r.end_date2)),
+            (semantics.to_date(r.start_date1), semantics.to_date(r.end_date1)),
+            (semantics.to_date(r.start_date2), semantics.to_date(r.end_date2)),
             ref,
         )
         if n < prm.min_overlap_months:
@@ -403,40 +391,40 @@ def _alert(
     score = min(score, 100.0)
 
     def order(r: dict[str, Any]) -> tuple[str, str, str]:
-        when = idt.to_date(r["when"])
+        when = semantics.to_date(r["when"])
         return (when.isoformat() if when else "9999", str(r["src"]), str(r["dst"]))
 
     e = sorted(edges, key=order)
     steps = []
     for r in e:
         reason = REASON_TEXT.get(str(r["reason"]), "原因不明")
-        when = idt.to_date(r["when"])
+        when = semantics.to_date(r["when"])
         steps.append(
-            f"{idt.tail(r['src'])}→{idt.tail(r['dst'])}（{reason}{'，' + when.isoformat() if when else ''}）"
+            f"{tail(r['src'])}→{tail(r['dst'])}（{reason}{'，' + when.isoformat() if when else ''}）"
         )
     text = f"身份证号码变更链共{len(ids)}个号码，涉及{len(persons)}人：{'；'.join(steps)}。"
     findings: list[str] = []
     for f in signals.get("birth_date_moved", []):
         findings.append(
-            f"号码{idt.tail(f['old'])}变更为{idt.tail(f['new'])}时出生日期提前{f['shift_years']}年"
+            f"号码{tail(f['old'])}变更为{tail(f['new'])}时出生日期提前{f['shift_years']}年"
             f"（变更于{f['changed_date']}），{f['pension_start'][:7]}即开始领取养老金，距号码变更仅"
             f"{_fmt_years(f)}；按原出生日期应到{f['entitled_month']}才满{f['pension_age']}岁退休年龄，"
             f"提前约{f['months_early']}个月领取"
         )
     for f in signals.get("both_drawing", []):
         kind = idt.KIND_TEXT.get(f["kind"], f["kind"])
-        span = idt.month_span([m for m in (f["first_month"], f["last_month"]) if m])
+        span = month_span([m for m in (f["first_month"], f["last_month"]) if m])
         findings.append(
-            f"新旧号码{idt.tail(f['id_numbers'][0])}与{idt.tail(f['id_numbers'][1])}同时领取{kind}，"
+            f"新旧号码{tail(f['id_numbers'][0])}与{tail(f['id_numbers'][1])}同时领取{kind}，"
             f"{span + '期间' if span else ''}重叠{f['overlap_months']}个月，"
             f"重复部分{idt.fmt_yuan(f['doubtful_amount'])}"
         )
     for f in signals.get("cycle", []):
-        findings.append("号码变更出现循环（" + "→".join(idt.tail(x) for x in f["cycle"]) + "）")
+        findings.append("号码变更出现循环（" + "→".join(tail(x) for x in f["cycle"]) + "）")
     for f in signals.get("long_chain", []):
         findings.append(f"一人先后使用{f['n_numbers']}个号码，且并非都是15位升18位的正常升级")
     for f in signals.get("bad_checksum_drawing", []):
-        findings.append(f"号码{idt.tail(f['id_number'])}校验位错误，却在领取待遇")
+        findings.append(f"号码{tail(f['id_number'])}校验位错误，却在领取待遇")
     text += "发现：" + "；".join(findings) + "。"
     if amount > 0:
         text += f"涉及待遇{idt.fmt_yuan(amount)}。"
@@ -451,7 +439,7 @@ def _alert(
                 "old": r["src"],
                 "new": r["dst"],
                 "reason": r["reason"] if isinstance(r["reason"], str) else None,
-                "changed_date": _iso(idt.to_date(r["when"])),
+                "changed_date": iso_day(r["when"]),
                 "ordinary_upgrade": bool(r["ordinary"]),
             }
             for r in e
@@ -469,10 +457,6 @@ def _alert(
         evidence_cypher=evidence_query(members),
         details=details,
     )
-
-
-def _iso(d: date | None) -> str | None:
-    return d.isoformat() if d is not None else None
 
 
 def _fmt_years(f: dict[str, Any]) -> str:
@@ -499,5 +483,4 @@ def evidence_query(members: dict[str, list[str]]) -> str:
         )
         q.append("OPTIONAL MATCH (b)-[pt:PAID_TO]->(a:Account)")
         ret += ["rc", "b", "pt", "a"]
-    q.append("RETURN " + ", ".join(ret))
-    return "\n".join(q)
+    return query_text(q, ret)

@@ -80,6 +80,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import igraph as ig
 import leidenalg
@@ -90,6 +91,7 @@ from scipy.sparse.csgraph import connected_components
 
 from ringwatch.graph.base import GraphView
 
+from ._common import Params, clip01, iso_day, tail4
 from .base import Alert, DetectContext, register
 from .evidence import lit_list
 
@@ -98,9 +100,26 @@ NAME = "provider_ring"
 WEIGHTS = {"amount": 0.30, "time": 0.20, "diagnosis": 0.15, "doctors": 0.15, "cross": 0.10, "repeats": 0.10}
 
 
-def tail4(value: object) -> str:
-    """Last four characters of an identifier."""
-    return str(value)[-4:]
+@dataclass(frozen=True)
+class _Params(Params):
+    detector: ClassVar[str] = NAME
+    min_admissions: int = 3
+    min_patients: int = 5
+    min_hospitals: int = 2
+    seed: int = 42
+    resolution: float = 1.0
+    leiden_iterations: int = 4
+    min_tie: float = 1.0
+    fraudar_blocks: int = 6
+    fraudar_eps: float = 0.05
+    min_share: float = 0.05
+    amount_flag: float = 1.5
+    core_min_claims: float = 5.0
+    core_purity: float = 0.5
+    core_enrichment: float = 2.0
+    window_days: int = 7
+    amount_ratio_full: float = 2.0
+    min_score: float = 60.0
 
 
 # -- claims ------------------------------------------------------------------------------------
@@ -445,12 +464,6 @@ def top_counts(values: pd.Series) -> pd.Series:
     return pd.Series(counts[order], index=uniq[order].astype(object))
 
 
-def _clip01(x: float) -> float:
-    if math.isnan(x):
-        return 0.0
-    return float(min(1.0, max(0.0, x)))
-
-
 def burst_counts(days: np.ndarray, patients: np.ndarray, groups: np.ndarray, window: int) -> np.ndarray:
     """Per claim: claims of *other* patients in the same group (hospital) within ``window`` days.
 
@@ -530,12 +543,7 @@ def ring_signature(
     numpy.ndarray
         Boolean mask over ``rows``.
     """
-    min_adm = int(ctx.p(NAME, "min_admissions", 3))
-    core_min = float(ctx.p(NAME, "core_min_claims", 5))
-    purity = float(ctx.p(NAME, "core_purity", 0.5))
-    enrichment = float(ctx.p(NAME, "core_enrichment", 2.0))
-    window = int(ctx.p(NAME, "window_days", 7))
-    amount_flag = float(ctx.p(NAME, "amount_flag", 1.5))
+    prm = _Params.from_ctx(ctx)
     n = len(rows)
     if n == 0:
         return np.zeros(0, dtype=bool)
@@ -544,20 +552,20 @@ def ring_signature(
     doc = index.doc[rows]
     diag = index.diag[rows]
     code = np.where(diag >= 0, hosp * (int(index.diag.max()) + 1) + diag, -1)
-    amount_hi = index.amount[rows] >= amount_flag * baseline
-    others = burst_counts(index.day[rows], pat, hosp, window)
+    amount_hi = index.amount[rows] >= prm.amount_flag * baseline
+    others = burst_counts(index.day[rows], pat, hosp, prm.window_days)
     _, h = np.unique(hosp, return_inverse=True)
     per_h = np.bincount(h)[h].astype(np.float64)
-    expected = np.maximum(per_h - 1.0, 0.0) * min(1.0, (2 * window + 1) / max(index.span_days, 1.0))
+    expected = np.maximum(per_h - 1.0, 0.0) * min(1.0, (2 * prm.window_days + 1) / max(index.span_days, 1.0))
     burst = others >= np.maximum(3.0, 2.0 * expected)
     _, p = np.unique(pat, return_inverse=True)
     weights = (burst | amount_hi).astype(np.float64)
     keep = np.zeros(n, dtype=bool)
     for _ in range(2):
-        in_doc = core_mask(doc, hosp, weights, core_min, purity, enrichment)
-        in_code = core_mask(code, hosp, weights, core_min, purity, enrichment)
+        in_doc = core_mask(doc, hosp, weights, prm.core_min_claims, prm.core_purity, prm.core_enrichment)
+        in_code = core_mask(code, hosp, weights, prm.core_min_claims, prm.core_purity, prm.core_enrichment)
         like = (in_doc.astype(int) + in_code.astype(int) + burst.astype(int) + amount_hi.astype(int)) >= 3
-        keep = like & (np.bincount(p, weights=like.astype(np.float64))[p] >= min_adm)
+        keep = like & (np.bincount(p, weights=like.astype(np.float64))[p] >= prm.min_admissions)
         if not keep.any():
             break
         weights = keep.astype(np.float64)
@@ -604,23 +612,18 @@ def split_rings(
 
 def score_ring(rows: np.ndarray, index: ClaimIndex, ctx: DetectContext, source: str) -> Ring | None:
     """Features and score of one ring's claims (``rows`` of the index); None if too small."""
-    min_adm = int(ctx.p(NAME, "min_admissions", 3))
-    min_patients = int(ctx.p(NAME, "min_patients", 5))
-    min_hospitals = int(ctx.p(NAME, "min_hospitals", 2))
-    min_share = float(ctx.p(NAME, "min_share", 0.05))
-    window = int(ctx.p(NAME, "window_days", 7))
-    ratio_full = float(ctx.p(NAME, "amount_ratio_full", 2.0))
+    prm = _Params.from_ctx(ctx)
 
     hc, hcount = np.unique(index.hosp[rows], return_counts=True)
-    rows = rows[np.isin(index.hosp[rows], hc[hcount >= max(2.0, min_share * len(rows))])]
+    rows = rows[np.isin(index.hosp[rows], hc[hcount >= max(2.0, prm.min_share * len(rows))])]
     _, p, pcount = np.unique(index.pat[rows], return_inverse=True, return_counts=True)
-    rows = np.sort(rows[pcount[p] >= min_adm])
+    rows = np.sort(rows[pcount[p] >= prm.min_admissions])
     if len(rows) == 0:
         return None
     pat, hosp, doc, diag = index.pat[rows], index.hosp[rows], index.doc[rows], index.diag[rows]
     patients = sorted(str(x) for x in index.pat_names[np.unique(pat)])
     hospitals = sorted(str(x) for x in index.hosp_names[np.unique(hosp)])
-    if len(patients) < min_patients or len(hospitals) < min_hospitals:
+    if len(patients) < prm.min_patients or len(hospitals) < prm.min_hospitals:
         return None
     real = doc < len(index.doc_names)
     dc, dcount = np.unique(doc[real], return_counts=True)
@@ -636,7 +639,7 @@ def score_ring(rows: np.ndarray, index: ClaimIndex, ctx: DetectContext, source: 
     diag_top3 = float(np.sort(gcount)[::-1][:3].sum() / len(rows)) if len(gcount) else 0.0
     share = dcount.astype(float) / max(1.0, float(dcount.sum()))
     n_eff_doc = float(1.0 / (share**2).sum()) if len(share) else float("nan")
-    coad = coadmission_ratio(index.day[rows], pat, window, index.span_days)
+    coad = coadmission_ratio(index.day[rows], pat, prm.window_days, index.span_days)
     median_adm = float(np.median(adm))
     features = {
         "n_patients": float(len(patients)),
@@ -651,12 +654,12 @@ def score_ring(rows: np.ndarray, index: ClaimIndex, ctx: DetectContext, source: 
         "coadmission_ratio": coad,
     }
     parts = {
-        "amount": _clip01((ratio - 1.0) / max(1e-9, ratio_full - 1.0)),
-        "time": _clip01((math.log2(max(coad, 1e-9)) - 1.0) / 2.0),
-        "diagnosis": _clip01((diag_top3 - 0.5) / 0.4),
-        "doctors": 0.5 if math.isnan(n_eff_doc) else _clip01((12.0 - n_eff_doc) / 6.0),
-        "cross": _clip01(cross / 0.5),
-        "repeats": _clip01((median_adm - 2.0) / 2.0),
+        "amount": clip01((ratio - 1.0) / max(1e-9, prm.amount_ratio_full - 1.0)),
+        "time": clip01((math.log2(max(coad, 1e-9)) - 1.0) / 2.0),
+        "diagnosis": clip01((diag_top3 - 0.5) / 0.4),
+        "doctors": 0.5 if math.isnan(n_eff_doc) else clip01((12.0 - n_eff_doc) / 6.0),
+        "cross": clip01(cross / 0.5),
+        "repeats": clip01((median_adm - 2.0) / 2.0),
     }
     score = 100.0 * sum(WEIGHTS[k] * parts[k] for k in WEIGHTS)
     return Ring(hospitals, doctors, patients, rows, features, parts, score, source)
@@ -669,16 +672,14 @@ def evaluate(hospital_ids: Sequence[str], index: ClaimIndex, ctx: DetectContext,
     :func:`ring_signature` keeps their ring-like claims, :func:`split_rings` separates rings,
     and each is scored (:func:`score_ring`).
     """
-    min_adm = int(ctx.p(NAME, "min_admissions", 3))
-    min_patients = int(ctx.p(NAME, "min_patients", 5))
-    min_hospitals = int(ctx.p(NAME, "min_hospitals", 2))
+    prm = _Params.from_ctx(ctx)
     idx = [index.by_hospital[h] for h in sorted(set(hospital_ids)) if h in index.by_hospital]
-    if len(idx) < min_hospitals:
+    if len(idx) < prm.min_hospitals:
         return []
     rows = np.sort(np.concatenate(idx))
     _, p, cnt = np.unique(index.pat[rows], return_inverse=True, return_counts=True)
-    rows = rows[cnt[p] >= min_adm]
-    if len(np.unique(index.pat[rows])) < min_patients:
+    rows = rows[cnt[p] >= prm.min_admissions]
+    if len(np.unique(index.pat[rows])) < prm.min_patients:
         return []
     hcodes = np.unique(index.hosp[rows])
     base = baseline_amounts(index, [str(x) for x in index.hosp_names[hcodes]], rows)
@@ -686,7 +687,7 @@ def evaluate(hospital_ids: Sequence[str], index: ClaimIndex, ctx: DetectContext,
     for hc in hcodes:
         base_by_code[hc] = base[str(index.hosp_names[hc])]
     rows = rows[ring_signature(rows, base_by_code[index.hosp[rows]], index, ctx)]
-    if len(np.unique(index.pat[rows])) < min_patients:
+    if len(np.unique(index.pat[rows])) < prm.min_patients:
         return []
     rings = []
     for part in split_rings(index.pat[rows], index.hosp[rows]):
@@ -707,19 +708,17 @@ def evidence_cypher(hospitals: list[str], doctors: list[str], patients: list[str
     )
 
 
-def _explain(ring: Ring, rc: pd.DataFrame, window: int) -> str:
+def _explain(
+    ring: Ring, window: int, first: str | None, last: str | None, top: list[str], paid: float
+) -> str:
     f = ring.features
-    first = pd.Timestamp(rc["admit_date"].min()).date().isoformat()
-    last = pd.Timestamp(rc["admit_date"].max()).date().isoformat()
-    top = "、".join(top_counts(rc["diagnosis_code"]).index[:3])
-    paid = float(rc["paid"].sum())
     return (
         f"{len(ring.hospitals)}家医院（编号尾号{'、'.join(tail4(h) for h in ring.hospitals)}）"
         f"的{len(ring.doctors)}名医生，在{first}至{last}期间为同一批{len(ring.patients)}名参保人"
         f"反复办理住院{int(f['n_claims'])}次（人均{f['median_admissions']:.0f}次，"
         f"{f['cross_share'] * 100:.0f}%的人在两家及以上医院之间轮转住院）；"
         f"入院时间集中（不同病人{window}天内先后入院的频率是均匀分布下的{f['coadmission_ratio']:.1f}倍），"
-        f"{f['diag_top3_share'] * 100:.0f}%的住院集中在{top or '少数'}等诊断，"
+        f"{f['diag_top3_share'] * 100:.0f}%的住院集中在{'、'.join(top) or '少数'}等诊断，"
         f"单次费用中位数是同级医院的{f['amount_ratio']:.1f}倍，医保基金支付合计{paid:,.2f}元。"
         "疑似医患串通、挂床或虚假住院骗取医保基金。"
     )
@@ -741,21 +740,14 @@ def detect(view: GraphView, ctx: DetectContext) -> list[Alert]:
     list of Alert
         One alert per ring scoring at least ``min_score``.
     """
-    min_adm = int(ctx.p(NAME, "min_admissions", 3))
-    min_patients = int(ctx.p(NAME, "min_patients", 5))
-    min_hospitals = int(ctx.p(NAME, "min_hospitals", 2))
-    seed = int(ctx.p(NAME, "seed", 42))
-    resolution = float(ctx.p(NAME, "resolution", 1.0))
-    n_blocks = int(ctx.p(NAME, "fraudar_blocks", 6))
-    eps = float(ctx.p(NAME, "fraudar_eps", 0.05))
-    min_score = float(ctx.p(NAME, "min_score", 60))
+    prm = _Params.from_ctx(ctx)
 
     claims = claims_frame(view)
     if claims.empty:
         return []
     index = index_claims(claims, view.nodes("Hospital", ["hospital_id", "level"]))
 
-    inc = incidence(claims, min_adm)
+    inc = incidence(claims, prm.min_admissions)
     if inc.matrix.nnz == 0:
         return []
     is_h = np.array([p.startswith("H:") for p in inc.providers], dtype=bool)
@@ -763,23 +755,21 @@ def detect(view: GraphView, ctx: DetectContext) -> list[Alert]:
 
     candidates: list[tuple[str, tuple[str, ...]]] = []
     # 1. Leiden communities on the provider co-patient projection
-    proj = provider_projection(inc, float(ctx.p(NAME, "min_tie", 1.0)))
-    membership = leiden_membership(
-        projection_graph(proj), seed, resolution, int(ctx.p(NAME, "leiden_iterations", 4))
-    )
+    proj = provider_projection(inc, prm.min_tie)
+    membership = leiden_membership(projection_graph(proj), prm.seed, prm.resolution, prm.leiden_iterations)
     hosp_comm = pd.Series(membership[is_h], index=hosp_of_provider[is_h])
     comm = claims["hospital_id"].map(hosp_comm)
     pc = claims.assign(comm=comm).dropna(subset=["comm"])
     n_pc = pc.groupby(["comm", "id_number"], sort=True)["claim_id"].transform("size")
-    pc = pc[n_pc >= min_adm]
+    pc = pc[n_pc >= prm.min_admissions]
     stats = pc.groupby("comm", sort=True).agg(n_pat=("id_number", "nunique"), n_h=("hospital_id", "nunique"))
-    keep = stats[(stats["n_pat"] >= min_patients) & (stats["n_h"] >= min_hospitals)].index
+    keep = stats[(stats["n_pat"] >= prm.min_patients) & (stats["n_h"] >= prm.min_hospitals)].index
     for c in keep:
         candidates.append(("leiden", tuple(sorted(hosp_comm.index[hosp_comm.to_numpy() == c]))))
     # 2. FRAUDAR dense blocks of the patient x provider incidence
     doctor_hosp = claims.dropna(subset=["doctor_id"]).drop_duplicates(["doctor_id", "hospital_id"])
     pat_code = {str(x): k for k, x in enumerate(index.pat_names)}
-    for rows, cols in fraudar_blocks(inc, n_blocks, eps, min_patients):
+    for rows, cols in fraudar_blocks(inc, prm.fraudar_blocks, prm.fraudar_eps, prm.min_patients):
         labels = inc.providers[cols]
         block_h = {str(x)[2:] for x in labels if str(x).startswith("H:")}
         docs = {str(x)[2:] for x in labels if str(x).startswith("D:")}
@@ -787,7 +777,7 @@ def detect(view: GraphView, ctx: DetectContext) -> list[Alert]:
         # hospitals where the block's patients actually have claims
         pcodes = np.array([pat_code[str(x)] for x in inc.patients[rows]], dtype=np.int64)
         block_h &= {str(x) for x in index.hosp_names[np.unique(index.hosp[np.isin(index.pat, pcodes)])]}
-        if len(block_h) >= min_hospitals:
+        if len(block_h) >= prm.min_hospitals:
             candidates.append(("fraudar", tuple(sorted(block_h))))
 
     seen: set[tuple[str, ...]] = set()
@@ -796,7 +786,7 @@ def detect(view: GraphView, ctx: DetectContext) -> list[Alert]:
         if hs in seen:
             continue
         seen.add(hs)
-        rings.extend(r for r in evaluate(hs, index, ctx, source) if r.score >= min_score)
+        rings.extend(r for r in evaluate(hs, index, ctx, source) if r.score >= prm.min_score)
     # one alert per ring: overlapping candidates keep the best-scoring version
     rings.sort(key=lambda r: (-r.score, r.hospitals, r.patients))
     chosen: list[Ring] = []
@@ -810,13 +800,15 @@ def detect(view: GraphView, ctx: DetectContext) -> list[Alert]:
     for r in chosen:
         rc = index.claims.iloc[r.rows]
         paid = float(rc["paid"].sum())
+        first, last = iso_day(rc["admit_date"].min()), iso_day(rc["admit_date"].max())
+        top = list(top_counts(rc["diagnosis_code"]).index[:3])
         members = {"hospital": r.hospitals, "doctor": r.doctors, "identity": r.patients}
         details = {
             **{k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.features.items()},
             "score_parts": {k: round(v, 3) for k, v in r.parts.items()},
-            "first_admit": pd.Timestamp(rc["admit_date"].min()).date().isoformat(),
-            "last_admit": pd.Timestamp(rc["admit_date"].max()).date().isoformat(),
-            "top_diagnoses": list(top_counts(rc["diagnosis_code"]).index[:3]),
+            "first_admit": first,
+            "last_admit": last,
+            "top_diagnoses": top,
             "claim_ids": sorted(str(x) for x in rc["claim_id"].dropna()),
             "found_by": r.source,
         }
@@ -827,7 +819,7 @@ def detect(view: GraphView, ctx: DetectContext) -> list[Alert]:
                 members=members,
                 score=r.score,
                 amount_at_risk=paid,
-                explanation=_explain(r, rc, int(ctx.p(NAME, "window_days", 7))),
+                explanation=_explain(r, prm.window_days, first, last, top, paid),
                 evidence_cypher=evidence_cypher(r.hospitals, r.doctors, r.patients),
                 details=details,
             )

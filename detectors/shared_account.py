@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import igraph
 import leidenalg
@@ -46,8 +46,9 @@ import pyarrow.compute as pc
 from ringwatch.graph.base import GraphView
 
 from . import _identity as idt
+from ._common import Params, month_span, tail
 from .base import Alert, DetectContext, register
-from .evidence import lit_list
+from .evidence import contact_matches, lit_list, query_text
 
 DET = "shared_account"
 
@@ -61,37 +62,19 @@ T_ACC, T_PHONE, T_ADDR = 0, 1, 2
 
 
 @dataclass(frozen=True)
-class _Params:
-    address_hub: int
-    phone_hub: int
-    account_hub: int
-    address_strong_max: int
-    min_shared: int
-    min_foreign_pensions: int
-    min_ring_persons: int
-    min_ring_families: int
-    min_beneficiaries: int
-    max_ring_persons: int
-    seed: int
-
-    @classmethod
-    def from_ctx(cls, ctx: DetectContext) -> _Params:
-        def p(name: str, default: int) -> int:
-            return int(ctx.p(DET, name, default))
-
-        return cls(
-            address_hub=p("address_hub", 30),
-            phone_hub=p("phone_hub", 20),
-            account_hub=p("account_hub", 30),
-            address_strong_max=p("address_strong_max", 8),
-            min_shared=p("min_shared", 2),
-            min_foreign_pensions=p("min_foreign_pensions", 3),
-            min_ring_persons=p("min_ring_persons", 3),
-            min_ring_families=p("min_ring_families", 3),
-            min_beneficiaries=p("min_beneficiaries", 2),
-            max_ring_persons=p("max_ring_persons", 50),
-            seed=p("seed", 42),
-        )
+class _Params(Params):
+    detector: ClassVar[str] = DET
+    address_hub: int = 30
+    phone_hub: int = 20
+    account_hub: int = 30
+    address_strong_max: int = 8
+    min_shared: int = 2
+    min_foreign_pensions: int = 3
+    min_ring_persons: int = 3
+    min_ring_families: int = 3
+    min_beneficiaries: int = 2
+    max_ring_persons: int = 50
+    seed: int = 42
 
 
 @dataclass
@@ -631,9 +614,9 @@ def _ring_alert(
 
     parts: list[str] = []
     if accs:
-        parts.append("银行账户" + "、".join(idt.tail(bp.keys[i]) for i in accs))
+        parts.append("银行账户" + "、".join(tail(bp.keys[i]) for i in accs))
     if phones:
-        parts.append("手机号" + "、".join(idt.tail(bp.keys[i]) for i in phones))
+        parts.append("手机号" + "、".join(tail(bp.keys[i]) for i in phones))
     if addrs:
         parts.append(f"{len(addrs)}个地址")
     text = (
@@ -641,10 +624,10 @@ def _ring_alert(
         f"却共用{'，'.join(parts) or '多项联系信息'}。"
     )
     if paid_to_other:
-        span = idt.month_span(months)
+        span = month_span(months)
         text += (
             f"其中{len(paid_to_other)}人的待遇打入他人持有的账户"
-            f"{'、'.join(idt.tail(bp.keys[i]) for i in accs)}，"
+            f"{'、'.join(tail(bp.keys[i]) for i in accs)}，"
             f"{span + '期间' if span else ''}累计{idt.fmt_yuan(amount)}。"
             "多名非亲属人员的养老金等待遇集中发放到同一账户并共用联系电话，疑似有人集中代领、冒领待遇。"
         )
@@ -698,15 +681,5 @@ def evidence_query(members: dict[str, list[str]]) -> str:
             f"-[pt:PAID_TO]->(a2:Account) WHERE a2.account_no IN {accs}"
         )
         ret += ["h", "a", "hi", "i", "rc", "b", "pt", "a2"]
-    if members.get("phone"):
-        q.append(
-            f"OPTIONAL MATCH (p)-[u:USES_PHONE]->(ph:Phone) WHERE ph.phone IN {lit_list(members['phone'])}"
-        )
-        ret += ["u", "ph"]
-    if members.get("address"):
-        q.append(
-            f"OPTIONAL MATCH (p)-[l:LIVES_AT]->(ad:Address) WHERE ad.address_key IN {lit_list(members['address'])}"
-        )
-        ret += ["l", "ad"]
-    q.append("RETURN " + ", ".join(ret))
-    return "\n".join(q)
+    contacts, contact_vars = contact_matches(members)
+    return query_text([*q, *contacts], [*ret, *contact_vars])

@@ -50,7 +50,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import cast
+from dataclasses import dataclass
+from typing import ClassVar, cast
 
 import igraph as ig
 import numpy as np
@@ -59,6 +60,7 @@ import pandas as pd
 from ringwatch.contract import PENSION_SCHEMES
 from ringwatch.graph.base import GraphView
 
+from ._common import Params, clip01, iso_day, tail4
 from .base import Alert, DetectContext, register
 from .evidence import lit_list
 
@@ -68,9 +70,17 @@ DAYS_PER_YEAR = 365.2425
 DAYS_PER_MONTH = DAYS_PER_YEAR / 12
 
 
-def tail4(value: object) -> str:
-    """Last four characters of an identifier (never print a full ID number)."""
-    return str(value)[-4:]
+@dataclass(frozen=True)
+class _Params(Params):
+    detector: ClassVar[str] = NAME
+    min_enrolled: int = 5
+    old_age: float = 50.0
+    min_old_share: float = 0.3
+    min_back_paid_months: float = 36.0
+    short_tenure_months: float = 24.0
+    low_base_ratio: float = 0.8
+    recent_years: float = 5.0
+    min_score: float = 50.0
 
 
 def enrolments(view: GraphView, ctx: DetectContext) -> pd.DataFrame:
@@ -123,11 +133,10 @@ def enrolments(view: GraphView, ctx: DetectContext) -> pd.DataFrame:
 
 def employer_features(enr: pd.DataFrame, employers: pd.DataFrame, ctx: DetectContext) -> pd.DataFrame:
     """Per-employer features (see module docstring), indexed by ``employer_id``."""
-    old_age = float(ctx.p(NAME, "old_age", 50))
-    min_bp = float(ctx.p(NAME, "min_back_paid_months", 36))
+    prm = _Params.from_ctx(ctx)
     e = enr.assign(
-        old=(enr["age_at_start"] >= old_age).astype(float),
-        bp_hi=(enr["back_paid_months"] >= min_bp).astype(float),
+        old=(enr["age_at_start"] >= prm.old_age).astype(float),
+        bp_hi=(enr["back_paid_months"] >= prm.min_back_paid_months).astype(float),
         aged_known=enr["age_at_start"].notna().astype(float),
         bp_amount=enr["back_paid_months"] * enr["contribution_base"].fillna(0.0),
     )
@@ -208,31 +217,23 @@ def employer_links(employers: pd.DataFrame) -> tuple[dict[str, list[str]], dict[
     return by_rep, by_addr
 
 
-def _clip01(x: float) -> float:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return 0.0
-    return float(min(1.0, max(0.0, x)))
-
-
 def score_employer(row: pd.Series, linked: bool, ctx: DetectContext) -> tuple[float, dict[str, float]]:
     """Score 0–100 from the employer's features; also the part scores (for ``details``)."""
-    min_share = float(ctx.p(NAME, "min_old_share", 0.3))
-    min_bp = float(ctx.p(NAME, "min_back_paid_months", 36))
-    short = float(ctx.p(NAME, "short_tenure_months", 24))
-    low_base = float(ctx.p(NAME, "low_base_ratio", 0.8))
-    recent = float(ctx.p(NAME, "recent_years", 5))
+    prm = _Params.from_ctx(ctx)
+    min_share, min_bp, short = prm.min_old_share, prm.min_back_paid_months, prm.short_tenure_months
+    low_base, recent = prm.low_base_ratio, prm.recent_years
     parts = {
-        "old_share": _clip01((row["share_old"] - min_share) / max(1e-9, 1.0 - min_share) * 0.5 + 0.5),
-        "back_paid": _clip01(row["share_back_paid"]) * _clip01(row["median_back_paid"] / (2 * min_bp) + 0.5),
-        "short_tenure": _clip01((2 * short - row["median_tenure"]) / short)
+        "old_share": clip01((row["share_old"] - min_share) / max(1e-9, 1.0 - min_share) * 0.5 + 0.5),
+        "back_paid": clip01(row["share_back_paid"]) * clip01(row["median_back_paid"] / (2 * min_bp) + 0.5),
+        "short_tenure": clip01((2 * short - row["median_tenure"]) / short)
         if not math.isnan(row["median_tenure"])
         else 0.0,
         "low_base": (
-            _clip01((1.5 * low_base - row["base_ratio"]) / (0.5 * low_base))
+            clip01((1.5 * low_base - row["base_ratio"]) / (0.5 * low_base))
             if not math.isnan(row["base_ratio"])
             else 0.0
         ),
-        "recent": _clip01((2 * recent - row["age_years"]) / recent)
+        "recent": clip01((2 * recent - row["age_years"]) / recent)
         if not math.isnan(row["age_years"])
         else 0.0,
         "linked": 1.0 if linked else 0.0,
@@ -299,13 +300,7 @@ def detect(view: GraphView, ctx: DetectContext) -> list[Alert]:
     list of Alert
         One alert per flagged employer.
     """
-    min_enrolled = int(ctx.p(NAME, "min_enrolled", 5))
-    min_share = float(ctx.p(NAME, "min_old_share", 0.3))
-    min_bp = float(ctx.p(NAME, "min_back_paid_months", 36))
-    min_score = float(ctx.p(NAME, "min_score", 50))
-    old_age = float(ctx.p(NAME, "old_age", 50))
-    short = float(ctx.p(NAME, "short_tenure_months", 24))
-
+    prm = _Params.from_ctx(ctx)
     enr = enrolments(view, ctx)
     if enr.empty:
         return []
@@ -315,9 +310,9 @@ def detect(view: GraphView, ctx: DetectContext) -> list[Alert]:
     employers = employers.drop_duplicates("employer_id")
     feats = employer_features(enr, employers, ctx)
     cand = feats[
-        (feats["n_enrolled"] >= min_enrolled)
-        & (feats["share_old"] >= min_share)
-        & (feats["median_back_paid"] >= min_bp)
+        (feats["n_enrolled"] >= prm.min_enrolled)
+        & (feats["share_old"] >= prm.min_old_share)
+        & (feats["median_back_paid"] >= prm.min_back_paid_months)
     ]
     if cand.empty:
         return []
@@ -327,7 +322,7 @@ def detect(view: GraphView, ctx: DetectContext) -> list[Alert]:
     for emp_id, cand_row in cand.iterrows():
         has_partner = any(x in cand_ids for x in by_rep.get(str(emp_id), []))
         scored[str(emp_id)] = score_employer(cand_row, has_partner, ctx)
-    flagged = {k for k, (s, _) in scored.items() if s >= min_score}
+    flagged = {k for k, (s, _) in scored.items() if s >= prm.min_score}
     pension = _pension_paid(view, enr[enr["employer_id"].isin(flagged)])
     by_emp = {k: g for k, g in enr[enr["employer_id"].isin(flagged)].groupby("employer_id", sort=True)}
     rep_of = employers.set_index("employer_id")["legal_rep_id_number"]
@@ -350,8 +345,8 @@ def detect(view: GraphView, ctx: DetectContext) -> list[Alert]:
         paid = float(pension.get(emp_id, 0.0))
         bp_amount = float(row["back_paid_amount"])
         amount, basis = (paid, "pension_paid") if paid > 0 else (bp_amount, "back_paid_base")
-        founded = row["founded_date"]
-        founded_txt = "" if pd.isna(founded) else f"成立于{pd.Timestamp(founded).date().isoformat()}，"
+        founded = iso_day(row["founded_date"])
+        founded_txt = "" if founded is None else f"成立于{founded}，"
         n = int(row["n_enrolled"])
         n_old = int(row["n_old"])
         rep = rep_of.get(emp_id)
@@ -364,11 +359,11 @@ def detect(view: GraphView, ctx: DetectContext) -> list[Alert]:
             )
         explanation = (
             f"单位（统一社会信用代码尾号{tail4(emp_id)}）{founded_txt}"
-            f"共参保{n}人，其中{n_old}人参保时已满{int(old_age)}岁"
+            f"共参保{n}人，其中{n_old}人参保时已满{int(prm.old_age)}岁"
             + ("" if math.isnan(row["median_age"]) else f"（年龄中位数{row['median_age']:.0f}岁）")
             + "，"
-            + f"补缴月数中位数{row['median_back_paid']:.0f}个月（{row['share_back_paid'] * 100:.0f}%的人补缴≥{int(min_bp)}个月），"
-            f"参保后在职时长中位数{'仅' if row['median_tenure'] <= short else ''}{row['median_tenure']:.0f}个月"
+            + f"补缴月数中位数{row['median_back_paid']:.0f}个月（{row['share_back_paid'] * 100:.0f}%的人补缴≥{int(prm.min_back_paid_months)}个月），"
+            f"参保后在职时长中位数{'仅' if row['median_tenure'] <= prm.short_tenure_months else ''}{row['median_tenure']:.0f}个月"
             + (f"、缴费基数中位数{row['median_base']:,.0f}元" if not math.isnan(row["median_base"]) else "")
             + "；"
             + link_txt
@@ -393,10 +388,8 @@ def detect(view: GraphView, ctx: DetectContext) -> list[Alert]:
             "base_ratio_to_overall": None
             if math.isnan(row["base_ratio"])
             else round(float(row["base_ratio"]), 3),
-            "founded_date": None if pd.isna(founded) else pd.Timestamp(founded).date().isoformat(),
-            "first_enrolment": pd.Timestamp(row["first_start"]).date().isoformat()
-            if pd.notna(row["first_start"])
-            else None,
+            "founded_date": founded,
+            "first_enrolment": iso_day(row["first_start"]),
             "linked_employers": links,
             "back_paid_base_total": round(bp_amount, 2),
             "pension_paid_to_enrolees": round(paid, 2),

@@ -30,21 +30,17 @@ amount_full_score : float, default 100000
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 
 from ringwatch import semantics
 from ringwatch.contract import PENSION_SCHEMES
 from ringwatch.graph.base import GraphView
 
+from ._common import SCHEME_ZH, explode_payments, group_lists, log_share, tail4, with_receiver
 from .base import Alert, DetectContext, register
-from .deceased_payment import group_lists
 from .evidence import lit_list
 
 NAME = "survival_risk"
-
-SCHEME_ZH = {"pension_employee": "职工基本养老金", "pension_resident": "城乡居民养老金"}
 
 TRACE_SOURCE_ZH = {
     "activities": "活动记录",
@@ -56,11 +52,6 @@ TRACE_SOURCE_ZH = {
     "employments": "参保就业",
     "renumberings": "证件号码变更",
 }
-
-
-def tail4(value: object) -> str:
-    """Last four characters of an identifier (never print a full ID number or account)."""
-    return str(value)[-4:]
 
 
 def open_pensions(view: GraphView, ctx: DetectContext, paid_within_months: int = 3) -> pd.DataFrame:
@@ -77,12 +68,9 @@ def open_pensions(view: GraphView, ctx: DetectContext, paid_within_months: int =
     ben = ben[ben["scheme"].isin(PENSION_SCHEMES)]
     start_ok = ben["start_date"].isna() | (ben["start_date"] <= ref)
     end_ok = ben["end_date"].isna() | (ben["end_date"] >= ref)
-    ben = ben[start_ok & end_ok]
-    rec = view.rels("RECEIVES", ["src", "dst"]).rename(columns={"src": "rec_id", "dst": "benefit_id"})
-    ben = ben.merge(rec.drop_duplicates("benefit_id"), on="benefit_id", how="left")
-    ben["id_number"] = ben["id_number"].where(ben["id_number"].notna(), ben["rec_id"])
+    ben = with_receiver(view, ben[start_ok & end_ok])
     ident = view.nodes("Identity", ["id_number", "person_id", "death_date"])
-    ben = ben.drop(columns="rec_id").merge(ident, on="id_number", how="inner")
+    ben = ben.merge(ident, on="id_number", how="inner")
     # skip the dead: §4 death on the person (any of their numbers) or on the identity
     dead = set(ctx.deaths["person_id"]) | set(ident.loc[ident["death_date"].notna(), "person_id"])
     ben = ben[~ben["person_id"].isin(dead)]
@@ -122,8 +110,7 @@ def _score(months_without: float | None, amount: float, months_full: int, amount
         if months_without is None
         else min(1.0, max(0.0, (months_without - 24.0) / max(1.0, months_full - 24.0)))
     )
-    a = min(1.0, math.log10(1.0 + max(0.0, amount)) / math.log10(1.0 + max(1.0, amount_full)))
-    return 55.0 + 30.0 * m + 15.0 * a
+    return 55.0 + 30.0 * m + 15.0 * log_share(amount, amount_full)
 
 
 def evidence_cypher(person_ids: list[str], benefit_ids: list[str]) -> str:
@@ -170,9 +157,7 @@ def detect(view: GraphView, ctx: DetectContext) -> list[Alert]:
         "person_id",
         "dst",
     )
-    paid = paid.assign(months=paid["months"].map(list), amounts=paid["amounts"].map(list))
-    e = paid.explode(["months", "amounts"]).dropna(subset=["months"])
-    e = e.rename(columns={"src": "benefit_id", "dst": "account_no", "months": "month", "amounts": "amount"})
+    e = explode_payments(paid)
     e["amount"] = pd.to_numeric(e["amount"], errors="coerce").fillna(0.0)
     e["month"] = e["month"].astype(str)
     # payments in months after the month of the last life trace (all of them without a trace)
@@ -205,7 +190,7 @@ def detect(view: GraphView, ctx: DetectContext) -> list[Alert]:
         benefits = benefits_of[person_id]
         receivers = receivers_of[person_id]
         accounts = accounts_of.get(person_id, [])
-        last = None if pd.isna(raw_last) else semantics.to_date(raw_last)
+        last = semantics.to_date(raw_last)
         src = None if last is None or raw_src is None or pd.isna(raw_src) else str(raw_src)
         months_without = None if last is None else semantics.months_between(last, ref)
         amount = float(amount_of.get(person_id, 0.0))

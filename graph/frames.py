@@ -362,3 +362,38 @@ def alert_row(alert: Mapping[str, Any], run_id: str) -> dict[str, Any]:
         if details is None
         else json.dumps(details, ensure_ascii=False, sort_keys=True, default=str),
     }
+
+
+#: what identifies one relationship for an ``upsert`` load: a new row replaces the stored edges
+#: with the same merge key (several new rows with one key all stay: parallel edges). ``src`` /
+#: ``dst`` are the endpoint keys, other names are relationship properties (null = a value).
+#: The keys follow the contract: an identity belongs to one person, an account row names its
+#: holder, a benefit its identity, a doctor the hospital; claims are keyed by ``claim_id``;
+#: phones, addresses, employments and renumberings by what the row is about; ``PAID_TO``
+#: holds every payment of a benefit, so a loader sends all edges of each benefit it touches.
+REL_MERGE_KEYS: dict[str, tuple[str, ...]] = {
+    "HAS_IDENTITY": ("dst",),
+    "RENUMBERED_TO": ("src", "dst"),
+    "HOLDS": ("dst",),
+    "USES_PHONE": ("src", "dst"),
+    "LIVES_AT": ("src", "dst", "address_type"),
+    "EMPLOYED_BY": ("src", "dst", "start_date"),
+    "RECEIVES": ("dst",),
+    "PAID_TO": ("src",),
+    "WORKS_AT": ("src",),
+    "TREATED_AT": ("claim_id",),
+    "HAS_ACTIVITY": ("dst",),
+}
+
+_NULL_MARK = "\x01"
+
+
+def merge_keys(table: pa.Table, rel: str) -> pa.Array:
+    """One string per row of a typed relationship table: its merge key (:data:`REL_MERGE_KEYS`).
+
+    Columns are joined with ``\\x00``; a null value becomes ``\\x01`` (so null matches null).
+    """
+    cols = REL_MERGE_KEYS[rel]
+    parts = [pc.fill_null(pc.cast(table.column(c), pa.string()), _NULL_MARK) for c in cols]
+    out = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "\x00")
+    return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out

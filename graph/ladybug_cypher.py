@@ -117,20 +117,67 @@ def nodes_by_keys(nt: NodeType) -> str:
     return f"LOAD FROM $data MATCH (n:{q(nt.label)} {{{q(nt.key)}: k}}) RETURN {ret}"
 
 
-def rels_by_source_keys(rt: RelType) -> str:
-    """The stored ``rt`` edges (src, dst, properties) leaving the source keys in ``LOAD FROM $data`` (``k``)."""
+def nodes_where(nt: NodeType, prop: str, columns: Sequence[str]) -> str:
+    """``columns`` of the ``nt`` nodes whose ``prop`` is one of the values in ``LOAD FROM $data`` (``k``).
+
+    ``prop`` is the key (a primary-key lookup) or another ``STRING`` property (a hash join).
+    """
+    nt.prop_type(prop)  # KeyError unless a schema property
+    ret = ", ".join(f"n.{q(c)} AS {q(c)}" for c in columns)
+    if prop == nt.key:
+        return f"LOAD FROM $data MATCH (n:{q(nt.label)} {{{q(prop)}: k}}) RETURN {ret}"
+    return f"LOAD FROM $data MATCH (n:{q(nt.label)}) WHERE n.{q(prop)} = k RETURN {ret}"
+
+
+def _rel_return(rt: RelType) -> str:
     src_key, dst_key = NODES[rt.src].key, NODES[rt.dst].key
     props = "".join(f", r.{q(c)} AS {q(c)}" for c, _ in rt.props)
+    return f"RETURN a.{q(src_key)} AS {q('src')}, b.{q(dst_key)} AS {q('dst')}{props}"
+
+
+def rels_by_source_keys(rt: RelType) -> str:
+    """The stored ``rt`` edges (src, dst, properties) leaving the source keys in ``LOAD FROM $data`` (``k``)."""
+    src_key = NODES[rt.src].key
     return (
         f"LOAD FROM $data MATCH (a:{q(rt.src)} {{{q(src_key)}: k}})-[r:{q(rt.type)}]->(b:{q(rt.dst)}) "
-        f"RETURN a.{q(src_key)} AS {q('src')}, b.{q(dst_key)} AS {q('dst')}{props}"
+        f"{_rel_return(rt)}"
     )
 
 
-def delete_rels_from_keys(rt: RelType) -> str:
-    """Delete the ``rt`` edges leaving the source nodes listed in ``LOAD FROM $data`` (column ``k``)."""
-    src = NODES[rt.src]
-    return f"LOAD FROM $data MATCH (a:{q(rt.src)} {{{q(src.key)}: k}})-[r:{q(rt.type)}]->() DELETE r"
+def rels_by_target_keys(rt: RelType) -> str:
+    """The stored ``rt`` edges (src, dst, properties) reaching the target keys in ``LOAD FROM $data`` (``k``)."""
+    dst_key = NODES[rt.dst].key
+    return (
+        f"LOAD FROM $data MATCH (a:{q(rt.src)})-[r:{q(rt.type)}]->(b:{q(rt.dst)} {{{q(dst_key)}: k}}) "
+        f"{_rel_return(rt)}"
+    )
+
+
+def rels_by_property(rt: RelType, prop: str) -> str:
+    """The stored ``rt`` edges whose property ``prop`` is one of the values in ``LOAD FROM $data`` (``k``)."""
+    rt.prop_type(prop)  # KeyError unless a schema property
+    return (
+        f"LOAD FROM $data MATCH (a:{q(rt.src)})-[r:{q(rt.type)}]->(b:{q(rt.dst)}) "
+        f"WHERE r.{q(prop)} = k {_rel_return(rt)}"
+    )
+
+
+def rels_between(rt: RelType) -> str:
+    """The stored ``rt`` edges between the endpoint pairs in ``LOAD FROM $data`` (columns ``s``, ``d``)."""
+    src_key, dst_key = NODES[rt.src].key, NODES[rt.dst].key
+    return (
+        f"LOAD FROM $data MATCH (a:{q(rt.src)} {{{q(src_key)}: s}})-[r:{q(rt.type)}]->"
+        f"(b:{q(rt.dst)} {{{q(dst_key)}: d}}) {_rel_return(rt)}"
+    )
+
+
+def delete_rels_between(rt: RelType) -> str:
+    """Delete every ``rt`` edge between the endpoint pairs in ``LOAD FROM $data`` (columns ``s``, ``d``)."""
+    src_key, dst_key = NODES[rt.src].key, NODES[rt.dst].key
+    return (
+        f"LOAD FROM $data MATCH (a:{q(rt.src)} {{{q(src_key)}: s}})-[r:{q(rt.type)}]->"
+        f"(b:{q(rt.dst)} {{{q(dst_key)}: d}}) DELETE r"
+    )
 
 
 def existing_keys(label: str) -> str:

@@ -53,16 +53,20 @@ from .base import GraphFrames, GraphStore, LoadMode, QueryResult, Subgraph, Subg
 from .frames import (
     ALL_NODES,
     FLAGS,
+    REL_MERGE_KEYS,
     alert_members,
     alert_row,
     arrow_schema,
     arrow_to_frame,
     check_node_frame,
     check_rel_frame,
+    empty_typed_frame,
     frame_to_arrow,
     json_safe,
+    merge_keys,
     node_id,
     node_props,
+    node_type,
     pick_columns,
     rel_props,
     rel_type,
@@ -122,6 +126,19 @@ def _scalar(conn: ladybug.Connection, query: str, params: dict[str, Any] | None 
     res = _execute(conn, query, params)
     rows = res.get_all()
     return rows[0][0] if rows else None
+
+
+def _unique_strings(values: Sequence[str] | pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Distinct non-null, non-empty values as an Arrow string array."""
+    arr = (
+        values
+        if isinstance(values, (pa.Array, pa.ChunkedArray))
+        else pa.array(list(values), type=pa.string())
+    )
+    arr = pc.unique(pc.drop_null(pc.cast(arr, pa.string())))
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr.filter(pc.not_equal(pc.utf8_length(arr), 0))
 
 
 def safe_message(error: BaseException) -> str:
@@ -332,12 +349,13 @@ class LadybugStore(GraphStore):
 
         ``replace`` copies every frame into a fresh file beside the store and renames it over
         the store (readers see the old or the new graph, a failure keeps the old one; an
-        in-memory store drops and recreates its tables instead). ``upsert`` copies nodes with new keys, and updates existing nodes only where a
-        non-null new value differs from the stored one (nulls never erase); per
-        relationship type it makes the edges leaving each source node of the new frame
-        exactly the new ones (unchanged sources are left alone; otherwise their old edges
-        are deleted, or the table is rebuilt when that is cheaper, and the new edges
-        copied). Every frame is validated before anything is written.
+        in-memory store drops and recreates its tables instead). ``upsert`` copies nodes with
+        new keys and updates existing nodes only where a non-null new value differs from the
+        stored one (nulls never erase); each relationship row replaces the stored edges with
+        the same merge key (:data:`~ringwatch.graph.frames.REL_MERGE_KEYS`: a claim by
+        ``claim_id``, a benefit's ``PAID_TO`` edges by benefit, a phone by person and phone,
+        ...), so a rerun changes nothing and other edges stay. Every frame is validated before
+        anything is written.
         """
         if mode not in ("replace", "upsert"):
             raise StoreError(f"unknown load mode {mode!r}")
@@ -366,8 +384,8 @@ class LadybugStore(GraphStore):
                 if lbl in node_tables and node_tables[lbl].num_rows:
                     self._upsert_nodes(lbl, node_tables[lbl])
             for rel in RELS:
-                if rel in rel_tables:
-                    self._replace_edges(rel, rel_tables[rel])
+                if rel in rel_tables and rel_tables[rel].num_rows:
+                    self._merge_edges(rel, rel_tables[rel])
             loaded = set(frames.loaded_tables) | self.tables()
             self.set_meta({**frames.meta, "loaded_tables": ",".join(t for t in TABLE_ORDER if t in loaded)})
         written.update({lbl: t.num_rows for lbl, t in node_tables.items()})
@@ -501,37 +519,137 @@ class LadybugStore(GraphStore):
             _execute(conn, query, {"data": renamed.slice(start, step)})
         _execute(self._writer(), cy.CHECKPOINT)
 
-    def _replace_edges(self, rel: str, new: pa.Table) -> None:
-        """Make the ``rel`` edges leaving the sources in ``new`` exactly those of ``new``."""
+    def _merge_edges(self, rel: str, new: pa.Table) -> None:
+        """Upsert ``rel`` edges: each new row replaces the stored edges with its merge key.
+
+        Merge keys are :data:`~ringwatch.graph.frames.REL_MERGE_KEYS`. The stored edges with
+        a new merge key are found by key look-ups (source keys, target keys or a property);
+        their endpoint pairs are emptied and refilled with the pairs' other edges and the new
+        rows. When that touches many edges the table is rebuilt instead (one copy of all).
+        """
         conn = self._writer()
         rt = RELS[rel]
         props = rel_props(rel)
         schema = arrow_schema(props)
-        sources = pa.table({"k": pc.unique(new.column("src"))})
-        if sources.num_rows == 0:
-            return
-        old = _execute(conn, cy.rels_by_source_keys(rt), {"data": sources}).get_as_arrow()
-        old = old.rename_columns([c for c, _ in props]).cast(schema)
         new = new.cast(schema)
+        new_keys = pc.unique(merge_keys(new, rel))
+        with self._reading() as rconn:
+            old = self._stored_edges(rconn, rel, new, REL_MERGE_KEYS[rel])
+        old = old.filter(pc.is_in(merge_keys(old, rel), value_set=new_keys))
+        if not old.num_rows:
+            _execute(conn, cy.copy_rel(rel), {"data": new})
+            return
         by = sort_columns("rel", rel, props)
         if old.num_rows == new.num_rows and sort_arrow(old, by).equals(sort_arrow(new, by)):
-            return  # these sources already have exactly these edges
+            return  # exactly these edges are stored already
+        pairs = pa.table({"s": old.column("src"), "d": old.column("dst")}).group_by(["s", "d"]).aggregate([])
+        around = self._typed(_execute(conn, cy.rels_between(rt), {"data": pairs}).get_as_arrow(), schema)
         total = int(_scalar(conn, cy.count_rels(rel)) or 0)
-        if old.num_rows >= max(self.rebuild_min_edges, total // 20):
-            # deleting edges one by one is slow: keep the others, rebuild the table, copy all
-            full = _execute(conn, cy.rel_projection(rt, props)).get_as_arrow()
-            full = full.rename_columns([c for c, _ in props]).cast(schema)
-            keep = full.filter(pc.invert(pc.is_in(full.column("src"), value_set=sources.column("k"))))
+        if around.num_rows >= max(self.rebuild_min_edges, total // 20):
+            # deleting many edges is slow: keep the others, rebuild the table, copy all at once
+            full = self._typed(_execute(conn, cy.rel_projection(rt, props)).get_as_arrow(), schema)
+            keep = full.filter(pc.invert(pc.is_in(merge_keys(full, rel), value_set=new_keys)))
+            del full
             merged = pa.concat_tables([keep, new])
             _execute(conn, cy.drop_table(rel))
             _execute(conn, cy.create_rel_table(rt))
             if merged.num_rows:
                 _execute(conn, cy.copy_rel(rel), {"data": merged})
             return
-        if old.num_rows:
-            _execute(conn, cy.delete_rels_from_keys(rt), {"data": sources})
-        if new.num_rows:
-            _execute(conn, cy.copy_rel(rel), {"data": new})
+        keep = around.filter(pc.invert(pc.is_in(merge_keys(around, rel), value_set=new_keys)))
+        _execute(conn, cy.delete_rels_between(rt), {"data": pairs})
+        _execute(conn, cy.copy_rel(rel), {"data": pa.concat_tables([keep, new])})
+
+    @staticmethod
+    def _typed(table: pa.Table, schema: pa.Schema) -> pa.Table:
+        return table.rename_columns(schema.names).cast(schema)
+
+    def _stored_edges(
+        self, conn: ladybug.Connection, rel: str, new: pa.Table, keys: Sequence[str]
+    ) -> pa.Table:
+        """Stored ``rel`` edges that may share a merge key with ``new`` (a superset; the caller filters)."""
+        rt = RELS[rel]
+        schema = arrow_schema(rel_props(rel))
+        if "src" in keys:
+            query, col = cy.rels_by_source_keys(rt), "src"
+        elif "dst" in keys:
+            query, col = cy.rels_by_target_keys(rt), "dst"
+        else:
+            query, col = cy.rels_by_property(rt, keys[0]), keys[0]
+        values = pc.drop_null(pc.unique(pc.cast(new.column(col), pa.string())))
+        if not len(values) or not self._has_table(conn, rel):
+            return schema.empty_table()
+        got = _execute(conn, query, {"data": pa.table({"k": values})}).get_as_arrow()
+        return self._typed(got, schema)
+
+    # -- key look-ups (incremental loads) -------------------------------------------------------
+    def lookup_nodes(
+        self,
+        label: str,
+        values: Sequence[str] | pa.Array,
+        *,
+        by: str | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """The stored ``label`` nodes whose key (or ``STRING`` property ``by``) is one of ``values``.
+
+        Columns as in :meth:`nodes` (or ``columns``), sorted by key; empty when none match.
+        """
+        nt = node_type(label)
+        props = pick_columns(node_props(label), columns)
+        prop = by or nt.key
+        if nt.prop_type(prop) != "STRING":
+            raise StoreError(f"{label}.{prop} is not a text property")
+        keys = _unique_strings(values)
+        with self._reading() as conn:
+            if not len(keys) or not props or not self._has_table(conn, label):
+                return empty_typed_frame(props)
+            table = _execute(
+                conn, cy.nodes_where(nt, prop, [c for c, _ in props]), {"data": pa.table({"k": keys})}
+            ).get_as_arrow()
+        table = sort_arrow(self._typed(table, arrow_schema(props)), sort_columns("node", label, props))
+        return arrow_to_frame(table, props)
+
+    def lookup_rels(
+        self, rel_type: str, values: Sequence[str] | pa.Array, *, by: str = "src"
+    ) -> pd.DataFrame:
+        """The stored ``rel_type`` edges whose ``by`` is one of ``values``, all columns, sorted.
+
+        ``by`` is ``src`` or ``dst`` (endpoint keys), a ``STRING`` property, or a ``STRING[]``
+        property (edges whose list holds any of ``values``; this one reads the whole column).
+        """
+        rt = RELS.get(rel_type)
+        if rt is None:
+            raise StoreError(f"unknown relationship type {rel_type!r}")
+        props = rel_props(rel_type)
+        schema = arrow_schema(props)
+        keys = _unique_strings(values)
+        kind = "STRING" if by in ("src", "dst") else rt.prop_type(by)
+        if kind not in ("STRING", "STRING[]"):
+            raise StoreError(f"{rel_type}.{by} is not a text property")
+        with self._reading() as conn:
+            if not len(keys) or not self._has_table(conn, rel_type):
+                return empty_typed_frame(props)
+            if kind == "STRING[]":
+                col = _execute(conn, cy.rel_projection(rt, [("src", "STRING"), (by, kind)])).get_as_arrow()
+                lists = col.column(1).combine_chunks()
+                hit = pc.is_in(pc.list_flatten(lists), value_set=keys)
+                parents = pc.list_parent_indices(lists).filter(hit)
+                keys = pc.unique(col.column(0).combine_chunks().take(parents))
+                query = cy.rels_by_source_keys(rt)
+            elif by == "src":
+                query = cy.rels_by_source_keys(rt)
+            elif by == "dst":
+                query = cy.rels_by_target_keys(rt)
+            else:
+                query = cy.rels_by_property(rt, by)
+            table = self._typed(_execute(conn, query, {"data": pa.table({"k": keys})}).get_as_arrow(), schema)
+        if kind == "STRING[]":
+            lists = table.column(by).combine_chunks()
+            hit = pc.is_in(pc.list_flatten(lists), value_set=_unique_strings(values))
+            rows = pc.unique(pc.list_parent_indices(lists).filter(hit))
+            table = table.take(rows)
+        return arrow_to_frame(sort_arrow(table, sort_columns("rel", rel_type, props)), props)
 
     def write_alerts(self, alerts: Sequence[Mapping[str, Any]], run_id: str) -> int:
         """Replace every ``Alert`` node and ``FLAGS`` edge with these contract alerts.

@@ -35,6 +35,17 @@ INDEXED_PROPERTIES: tuple[tuple[str, str], ...] = (
 )
 
 
+#: relationship property indexes: merge keys of upserts that are properties (claims by claim_id)
+INDEXED_REL_PROPERTIES: tuple[tuple[str, str], ...] = (("TREATED_AT", "claim_id"),)
+
+
+def rel_property_index(rel: str, prop: str) -> str:
+    """A range index on a relationship property (look-ups and upserts by ``claim_id``)."""
+    RELS[rel].prop_type(prop)  # KeyError unless a schema property
+    name = f"ringwatch_{rel.lower()}_{prop}"
+    return f"CREATE INDEX {q(name)} IF NOT EXISTS FOR ()-[r:{q(rel)}]-() ON (r.{q(prop)})"
+
+
 def property_index(label: str, prop: str) -> str:
     """A range index on ``label.prop`` (a schema property)."""
     ALL_NODES[label].prop_type(prop)  # KeyError unless a schema property
@@ -64,6 +75,43 @@ def delete_rels_from_sources(rt: RelType) -> str:
         f"UNWIND $keys AS k MATCH (a:{q(rt.src)} {{{q(src.key)}: k}})-[r:{q(rt.type)}]->(:{q(rt.dst)}) "
         f"DELETE r RETURN count(r) AS deleted"
     )
+
+
+def delete_rels_by_merge_key(rt: RelType, keys: Sequence[str]) -> tuple[str, str]:
+    """Delete the stored ``rt`` edges whose merge key (``keys``) is among the batch; returns count.
+
+    Returns the statement and its parameter: ``keys`` (a list of values) for a one-column
+    merge key, ``rows`` (``{src, dst, p}`` maps) for ``(src, dst[, property])``. A null
+    property value matches a null stored value.
+    """
+    src, dst = NODES[rt.src], NODES[rt.dst]
+    a = f"(a:{q(rt.src)} {{{q(src.key)}: row.src}})"
+    b = f"(b:{q(rt.dst)} {{{q(dst.key)}: row.dst}})"
+    tail = "DELETE r RETURN count(r) AS deleted"
+    if tuple(keys) == ("src",):
+        return delete_rels_from_sources(rt), "keys"
+    if tuple(keys) == ("dst",):
+        return (
+            f"UNWIND $keys AS k MATCH (:{q(rt.src)})-[r:{q(rt.type)}]->(b:{q(rt.dst)} {{{q(dst.key)}: k}}) "
+            f"{tail}"
+        ), "keys"
+    if len(keys) == 1:
+        p = keys[0]
+        rt.prop_type(p)
+        return (
+            f"UNWIND $keys AS k MATCH (:{q(rt.src)})-[r:{q(rt.type)} {{{q(p)}: k}}]->(:{q(rt.dst)}) {tail}",
+            "keys",
+        )
+    if tuple(keys[:2]) != ("src", "dst") or len(keys) > 3:
+        raise ValueError(f"unsupported merge key {keys!r}")
+    if len(keys) == 2:
+        return f"UNWIND $rows AS row MATCH {a}-[r:{q(rt.type)}]->{b} {tail}", "rows"
+    p = keys[2]
+    rt.prop_type(p)
+    return (
+        f"UNWIND $rows AS row MATCH {a}-[r:{q(rt.type)}]->{b} "
+        f"WHERE r.{q(p)} = row.p OR (r.{q(p)} IS NULL AND row.p IS NULL) {tail}"
+    ), "rows"
 
 
 def create_rels(rt: RelType) -> str:
@@ -138,6 +186,79 @@ def rels_of_sources(rt: RelType, columns: Sequence[str]) -> str:
     return (
         f"UNWIND $keys AS k MATCH (a:{q(rt.src)} {{{q(src.key)}: k}})-[r:{q(rt.type)}]->(b:{q(rt.dst)}) "
         f"RETURN {', '.join(parts)}"
+    )
+
+
+def nodes_where(label: str, prop: str, columns: Sequence[str]) -> str:
+    """``columns`` of the ``label`` nodes whose ``prop`` (key or indexed property) is in ``$keys``."""
+    nt = ALL_NODES[label]
+    nt.prop_type(prop)
+    ret = ", ".join(f"n.{q(c)} AS {q(c)}" for c in columns)
+    return f"UNWIND $keys AS k MATCH (n:{q(label)} {{{q(prop)}: k}}) RETURN {ret}"
+
+
+def _rel_return(rt: RelType, columns: Sequence[str]) -> str:
+    src, dst = NODES[rt.src], NODES[rt.dst]
+    parts = [f"a.{q(src.key)} AS src", f"b.{q(dst.key)} AS dst", *(f"r.{q(c)} AS {q(c)}" for c in columns)]
+    return "RETURN " + ", ".join(parts)
+
+
+def rels_of_targets(rt: RelType, columns: Sequence[str]) -> str:
+    """All ``rt`` edges reaching the TO nodes with keys in ``$keys``: src, dst, properties."""
+    dst = NODES[rt.dst]
+    return (
+        f"UNWIND $keys AS k MATCH (a:{q(rt.src)})-[r:{q(rt.type)}]->(b:{q(rt.dst)} {{{q(dst.key)}: k}}) "
+        f"{_rel_return(rt, columns)}"
+    )
+
+
+def rels_with_property(rt: RelType, prop: str, columns: Sequence[str]) -> str:
+    """All ``rt`` edges whose property ``prop`` is in ``$keys``: src, dst, properties."""
+    rt.prop_type(prop)
+    return (
+        f"UNWIND $keys AS k MATCH (a:{q(rt.src)})-[r:{q(rt.type)} {{{q(prop)}: k}}]->(b:{q(rt.dst)}) "
+        f"{_rel_return(rt, columns)}"
+    )
+
+
+def sources_with_list_item(rt: RelType, prop: str) -> str:
+    """Keys of the FROM nodes of ``rt`` edges whose list property ``prop`` holds any of ``$keys``."""
+    rt.prop_type(prop)
+    src = NODES[rt.src]
+    return (
+        f"MATCH (a:{q(rt.src)})-[r:{q(rt.type)}]->(:{q(rt.dst)}) "
+        f"WHERE any(x IN r.{q(prop)} WHERE x IN $keys) RETURN DISTINCT a.{q(src.key)} AS k"
+    )
+
+
+# -- Graph Data Science (server-side algorithms, when the GDS plugin is installed) ------------
+
+GDS_VERSION = "RETURN gds.version() AS version"
+
+
+def gds_project() -> str:
+    """Project ``$labels`` nodes and ``$rels`` (a map type -> ``{type, orientation}``) as ``$graph``."""
+    return (
+        "CALL gds.graph.project($graph, $labels, $rels) "
+        "YIELD graphName, nodeCount, relationshipCount RETURN graphName, nodeCount, relationshipCount"
+    )
+
+
+def gds_drop() -> str:
+    """Drop the in-memory projection ``$graph`` (no error when it is gone already)."""
+    return "CALL gds.graph.drop($graph, false) YIELD graphName RETURN graphName"
+
+
+def gds_stream(algorithm: str) -> str:
+    """Stream ``algorithm`` (``wcc`` or ``leiden``) over ``$graph``: label, key and group id per node.
+
+    ``$config`` is the algorithm configuration map.
+    """
+    field = {"wcc": "componentId", "leiden": "communityId"}[algorithm]
+    return (
+        f"CALL gds.{algorithm}.stream($graph, $config) YIELD nodeId, {field} "
+        f"WITH gds.util.asNode(nodeId) AS m, {field} AS grp "
+        f"RETURN {_label_expr('m')} AS label, {_key_expr('m')} AS key, grp ORDER BY label, key"
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -31,6 +32,7 @@ from .base import GraphFrames, GraphStore, LoadMode, QueryResult, Subgraph, Subg
 from .frames import (
     ALL_NODES,
     FLAGS,
+    REL_MERGE_KEYS,
     alert_members,
     alert_row,
     arrow_schema,
@@ -200,14 +202,18 @@ class Neo4jStore(GraphStore):
             self._write(_run_all, cy.key_constraint(label), {})
         for label, prop in cy.INDEXED_PROPERTIES:
             self._write(_run_all, cy.property_index(label, prop), {})
+        for rel, prop in cy.INDEXED_REL_PROPERTIES:
+            self._write(_run_all, cy.rel_property_index(rel, prop), {})
 
     # -- writes ------------------------------------------------------------------------------
     def bulk_load(self, frames: GraphFrames, mode: LoadMode = "replace") -> dict[str, int]:
         """Write a frame bundle in ``batch_size`` transactions (see :meth:`GraphStore.bulk_load`).
 
         ``replace`` deletes every ringwatch node first (in batches). Nodes are merged by
-        key; in ``upsert`` the ``rt`` edges leaving each source node of a new ``rt`` frame are
-        deleted before the new edges are created, so a rerun gives the same graph.
+        key (``UNWIND … MERGE … SET n += props``; nulls never erase). In ``upsert`` the stored
+        edges that share a merge key with a new row
+        (:data:`~ringwatch.graph.frames.REL_MERGE_KEYS`) are deleted, in batches, before the
+        new edges are created, so a rerun gives the same graph and other edges stay.
         """
         if mode not in ("replace", "upsert"):
             raise StoreError(f"unknown load mode {mode!r}")
@@ -232,7 +238,7 @@ class Neo4jStore(GraphStore):
         for rel in RELS:
             if rel in rel_tables:
                 if mode == "upsert":
-                    self._delete_edges_of_sources(rel, rel_tables[rel])
+                    self._delete_matching_edges(rel, rel_tables[rel])
                 written[rel] = self._create_edges(rel, rel_tables[rel])
         meta = dict(frames.meta)
         loaded = set(frames.loaded_tables)
@@ -285,10 +291,28 @@ class Neo4jStore(GraphStore):
             total += self._write(_count, cy.merge_nodes(label), {"rows": rows})
         return total
 
-    def _delete_edges_of_sources(self, rel: str, table: pa.Table) -> None:
-        keys = pc.unique(table.column("src")).to_pylist()
-        for batch in self._batches(keys):
-            self._write(_count, cy.delete_rels_from_sources(RELS[rel]), {"keys": batch})
+    def _delete_matching_edges(self, rel: str, table: pa.Table) -> None:
+        """Delete the stored ``rel`` edges whose merge key is among ``table``'s (batched)."""
+        keys = REL_MERGE_KEYS[rel]
+        query, param = cy.delete_rels_by_merge_key(RELS[rel], keys)
+        if param == "keys":
+            values = pc.drop_null(pc.unique(table.column(keys[0]))).to_pylist()
+            batches: list[list[Any]] = self._batches(values)
+        else:
+            cols = [table.column(c) for c in keys]
+            seen: set[tuple[Any, ...]] = set()
+            rows = []
+            for vals in zip(*(c.to_pylist() for c in cols), strict=True):
+                if vals in seen:
+                    continue
+                seen.add(vals)
+                row = {"src": vals[0], "dst": vals[1]}
+                if len(vals) > 2:
+                    row["p"] = _param(vals[2])
+                rows.append(row)
+            batches = self._batches(rows)
+        for batch in batches:
+            self._write(_count, query, {param: batch})
 
     def _create_edges(self, rel: str, table: pa.Table) -> int:
         names = [c for c, _ in RELS[rel].props]
@@ -301,6 +325,158 @@ class Neo4jStore(GraphStore):
             ]
             total += self._write(_create_checked, query, rows, rel)
         return total
+
+    # -- key look-ups (incremental loads) -----------------------------------------------------
+    def lookup_nodes(
+        self,
+        label: str,
+        values: Sequence[str] | pa.Array,
+        *,
+        by: str | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """The stored ``label`` nodes whose key (or indexed ``STRING`` property ``by``) is in ``values``.
+
+        Asked in ``batch_size`` batches (``UNWIND $keys … MATCH`` on the key constraint or a
+        property index); columns as in :meth:`nodes`, sorted by key.
+        """
+        nt = ALL_NODES[label] if label in NODES else None
+        if nt is None:
+            raise StoreError(f"unknown node label {label!r}")
+        props = pick_columns(node_props(label), columns)
+        prop = by or nt.key
+        if nt.prop_type(prop) != "STRING":
+            raise StoreError(f"{label}.{prop} is not a text property")
+        names = [c for c, _ in props]
+        cols: list[list[Any]] = [[] for _ in props]
+        query = cy.nodes_where(label, prop, names)
+        for batch in self._batches(_distinct(values)):
+            for row in self._read(_records, query, {"keys": batch}):
+                for i, v in enumerate(row):
+                    cols[i].append(_native(v))
+        table = _table(cols, props)
+        return arrow_to_frame(sort_arrow(table, sort_columns("node", label, props)), props)
+
+    def lookup_rels(
+        self, rel_type: str, values: Sequence[str] | pa.Array, *, by: str = "src"
+    ) -> pd.DataFrame:
+        """The stored ``rel_type`` edges whose ``by`` is in ``values`` (see ``LadybugStore.lookup_rels``).
+
+        ``by`` = ``src`` / ``dst`` / a ``STRING`` property use the key constraints and the
+        relationship index; a ``STRING[]`` property scans the relationships once per batch.
+        """
+        rt = RELS.get(rel_type)
+        if rt is None:
+            raise StoreError(f"unknown relationship type {rel_type!r}")
+        props = rel_props(rel_type)
+        own = [c for c, _ in rt.props]
+        kind = "STRING" if by in ("src", "dst") else rt.prop_type(by)
+        if kind not in ("STRING", "STRING[]"):
+            raise StoreError(f"{rel_type}.{by} is not a text property")
+        keys = _distinct(values)
+        if kind == "STRING[]":
+            sources: set[str] = set()
+            for batch in self._batches(keys):
+                sources.update(
+                    str(r[0])
+                    for r in self._read(_records, cy.sources_with_list_item(rt, by), {"keys": batch})
+                )
+            wanted = set(keys)
+            keys, query = sorted(sources), cy.rels_of_sources(rt, own)
+        elif by == "src":
+            query = cy.rels_of_sources(rt, own)
+        elif by == "dst":
+            query = cy.rels_of_targets(rt, own)
+        else:
+            query = cy.rels_with_property(rt, by, own)
+        cols: list[list[Any]] = [[] for _ in props]
+        for batch in self._batches(keys):
+            for row in self._read(_records, query, {"keys": batch}):
+                if kind == "STRING[]" and not wanted.intersection(row[2 + own.index(by)] or ()):
+                    continue
+                for i, v in enumerate(row):
+                    cols[i].append(_native(v))
+        table = _table(cols, props)
+        return arrow_to_frame(sort_arrow(table, sort_columns("rel", rel_type, props)), props)
+
+    # -- Graph Data Science ------------------------------------------------------------------
+    def gds_version(self) -> str | None:
+        """The server's Graph Data Science version, or ``None`` when the plugin is not installed."""
+        try:
+            rows = self._read(_records, cy.GDS_VERSION, {})
+        except StoreError:
+            return None
+        return str(rows[0][0]) if rows and rows[0] and rows[0][0] is not None else None
+
+    def components(self, rel_types: Sequence[str], *, labels: Sequence[str] | None = None) -> pd.DataFrame:
+        """Weakly connected components computed on the server with GDS ``gds.wcc``.
+
+        See :meth:`communities` for the parameters and the result (column ``group``).
+        """
+        return self._gds("wcc", rel_types, labels, {})
+
+    def communities(
+        self,
+        rel_types: Sequence[str],
+        *,
+        labels: Sequence[str] | None = None,
+        resolution: float = 1.0,
+        seed: int = 7,
+    ) -> pd.DataFrame:
+        """Leiden communities computed on the server with GDS ``gds.leiden`` (undirected).
+
+        Parameters
+        ----------
+        rel_types
+            Relationship types to project (undirected).
+        labels
+            Node labels to project; default: the FROM and TO labels of ``rel_types``.
+        resolution, seed
+            Leiden ``gamma`` and ``randomSeed`` (a fixed seed gives the same answer each run;
+            GDS needs ``concurrency = 1`` for that, which is set).
+
+        Returns
+        -------
+        DataFrame
+            ``label``, ``key`` and ``group`` (the component or community id, an integer that
+            only means "same group"), one row per projected node, sorted by label and key.
+
+        Raises
+        ------
+        StoreError
+            When the server has no GDS plugin.
+        """
+        config = {"gamma": float(resolution), "randomSeed": int(seed), "concurrency": 1}
+        return self._gds("leiden", rel_types, labels, config)
+
+    def _gds(
+        self, algorithm: str, rel_types: Sequence[str], labels: Sequence[str] | None, config: dict[str, Any]
+    ) -> pd.DataFrame:
+        for rel in rel_types:
+            rel_type(rel)
+        if self.gds_version() is None:
+            raise StoreError("the Neo4j server has no Graph Data Science plugin (gds.version() failed)")
+        node_labels = (
+            list(labels) if labels else sorted({x for r in rel_types for x in (RELS[r].src, RELS[r].dst)})
+        )
+        for lbl in node_labels:
+            if lbl not in NODES:
+                raise StoreError(f"unknown node label {lbl!r}")
+        graph = f"ringwatch-{algorithm}-{uuid.uuid4().hex[:12]}"
+        rels = {r: {"type": r, "orientation": "UNDIRECTED"} for r in rel_types}
+        self._read(_records, cy.gds_project(), {"graph": graph, "labels": node_labels, "rels": rels})
+        try:
+            rows = self._read(_records, cy.gds_stream(algorithm), {"graph": graph, "config": config})
+        finally:
+            self._read(_records, cy.gds_drop(), {"graph": graph})
+        frame = pd.DataFrame(
+            {
+                "label": pd.Series([r[0] for r in rows], dtype=object),
+                "key": pd.Series([None if r[1] is None else str(r[1]) for r in rows], dtype=object),
+                "group": pd.Series([int(r[2]) for r in rows], dtype="int64"),
+            }
+        )
+        return frame.sort_values(["label", "key"], kind="stable").reset_index(drop=True)
 
     def write_alerts(self, alerts: Sequence[Mapping[str, Any]], run_id: str) -> int:
         """Replace every ``Alert`` node (and its ``FLAGS`` edges) with these contract alerts."""
@@ -470,6 +646,12 @@ class Neo4jStore(GraphStore):
         frame = pd.DataFrame([[conv.display(v) for v in row] for row in rows], columns=columns, dtype=object)
         graph = Subgraph(tuple(conv.nodes.values()), tuple(conv.edges.values())) if conv.nodes else None
         return QueryResult(frame, graph, truncated)
+
+
+def _distinct(values: Sequence[str] | pa.Array | pa.ChunkedArray) -> list[str]:
+    """Distinct non-empty values, sorted (stable batches)."""
+    raw = values.to_pylist() if isinstance(values, (pa.Array, pa.ChunkedArray)) else list(values)
+    return sorted({str(v) for v in raw if v is not None and str(v) != ""})
 
 
 def _table(cols: list[list[Any]], props: Sequence[tuple[str, PropType]]) -> pa.Table:

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from ringwatch.contract import TABLE_ORDER
 from ringwatch.graph.base import GraphFrames, conform
 from ringwatch.graph.schema import NODES, RELS
+from ringwatch.loaders.incremental import BaseGraph
 from ringwatch.loaders.values import arrow, byte_matrix, empty, hash64, hex64, isin, sort_order, to_str_series
 from ringwatch.semantics import earliest_deaths
 
@@ -226,7 +227,103 @@ def activity_ids(acts: pd.DataFrame) -> pd.Series:
     return ids
 
 
-def build_frames(clean: Mapping[str, pd.DataFrame], inferred: pd.DataFrame | None) -> GraphFrames:
+def _deaths_with_base(
+    persons: pd.DataFrame,
+    ident: pd.DataFrame,
+    death_rows: pd.DataFrame | None,
+    base: BaseGraph,
+    id_person: pd.Series | None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Tonight's person and identity rows with deaths merged with the stored ones (§4).
+
+    Returns the person rows (tonight's, plus key-and-death rows for stored persons whose
+    death changes), tonight's identity rows with their person's death, and key-and-death
+    rows for the stored identities of persons whose death changes.
+    """
+    cols = ["person_id", "death_date", "death_source"]
+    new_dead = _empty(cols)
+    if death_rows is not None:
+        ids = id_person if id_person is not None else pd.Series([], dtype="str")
+        id_map = pd.DataFrame(
+            {"id_number": ids.index.to_numpy(dtype=object), "person_id": ids.to_numpy(dtype=object)}
+        ).astype("str")
+        new_dead = earliest_deaths(death_rows.astype({"id_number": "str"}), id_map)
+    touched = pd.concat([persons["person_id"].astype(object), ident["person_id"].astype(object)])
+    dead, changed = base.merge_deaths(new_dead, touched)
+    person_rows = attach_deaths(persons, dead)
+    ident_rows = attach_deaths(ident, dead)
+    changed_ids = set(changed["person_id"])
+    more_people = dead[
+        dead["person_id"].isin(changed_ids) & ~dead["person_id"].isin(set(persons["person_id"]))
+    ]
+    if len(more_people):
+        person_rows = _concat(
+            [person_rows, more_people.astype({"person_id": object, "death_source": object})]
+        )
+    extra = _empty(["id_number", "person_id"])
+    if changed_ids:
+        stored = base.identities_of(changed["person_id"])
+        stored = stored[~stored["id_number"].isin(set(ident["id_number"]))]
+        extra = attach_deaths(stored.astype(object).reset_index(drop=True), dead)
+    return person_rows, ident_rows, extra
+
+
+def _payments_with_base(
+    benefits: pd.DataFrame | None, payments: pd.DataFrame | None, base: BaseGraph
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``PAID_TO`` rows (aggregated) and declared benefit accounts of every benefit tonight touches.
+
+    A benefit is touched by a benefit row, a payment row, or a stored payment whose
+    ``payment_id`` comes again tonight (a payment moved to another benefit). Its stored
+    payments (minus those tonight's rows replace) and tonight's payments are aggregated
+    together, stored rows first, as a full reload would order them. The declared account
+    is tonight's, else the stored one (nulls never erase).
+    """
+    pay_cols = ["payment_id", "benefit_id", "month", "amount", "account_no"]
+    parts = []
+    if benefits is not None:
+        parts.append(arrow(benefits["benefit_id"]))
+    if payments is not None:
+        parts.append(arrow(payments["benefit_id"]))
+        parts.append(base.benefits_paying(payments["payment_id"]))
+    touched = pc.unique(pa.chunked_array([pa.array(p, type=pa.string()) for p in parts], type=pa.string()))
+    touched = pc.drop_null(touched.combine_chunks() if isinstance(touched, pa.ChunkedArray) else touched)
+    stored = base.stored_payments(touched)
+    if payments is not None:
+        stored = stored[~isin(stored["payment_id"], arrow(payments["payment_id"]))]
+        rows = (
+            _concat([stored, payments[pay_cols].astype({"amount": "float64"})]) if len(stored) else payments
+        )
+    else:
+        rows = stored
+    paid = aggregate_payments(rows[pay_cols].reset_index(drop=True)) if len(rows) else _empty(["src", "dst"])
+    mine = (
+        benefits.loc[~empty(benefits["account_no"]), ["benefit_id", "account_no"]]
+        if benefits is not None
+        else _empty(["benefit_id", "account_no"])
+    )
+    stored_acc = base.benefit_accounts(touched)
+    stored_acc = stored_acc[~stored_acc.index.isin(set(mine["benefit_id"]))]
+    declared = _concat(
+        [
+            mine.astype(object),
+            pd.DataFrame(
+                {
+                    "benefit_id": stored_acc.index.to_numpy(dtype=object),
+                    "account_no": stored_acc.to_numpy(dtype=object),
+                }
+            ),
+        ]
+    )
+    return paid, declared.rename(columns={"benefit_id": "src", "account_no": "dst"})
+
+
+def build_frames(
+    clean: Mapping[str, pd.DataFrame],
+    inferred: pd.DataFrame | None,
+    base: BaseGraph | None = None,
+    id_person: pd.Series | None = None,
+) -> GraphFrames:
     """Build every node and relationship frame from the loaded rows of each table.
 
     Parameters
@@ -236,6 +333,16 @@ def build_frames(clean: Mapping[str, pd.DataFrame], inferred: pd.DataFrame | Non
         produce them.
     inferred
         Identities inferred from renumberings (or None).
+    base
+        The stored graph of an incremental load (see :mod:`ringwatch.loaders.incremental`).
+        The frames then hold tonight's rows plus the derived values they change in stored
+        nodes and edges: the death of each touched person on the person and on all of their
+        identities (earliest wins), every ``PAID_TO`` edge of each touched benefit (stored
+        payments merged with tonight's by ``payment_id``), the smallest text of each touched
+        address key. Load them with ``bulk_load(mode="upsert")``.
+    id_person
+        ID number -> person_id of every identity known to the load (tonight's, inferred and
+        stored ones looked up); needed with ``base``, to place tonight's deaths.
     """
     nodes: dict[str, pd.DataFrame] = {}
     rels: dict[str, pd.DataFrame] = {}
@@ -246,17 +353,27 @@ def build_frames(clean: Mapping[str, pd.DataFrame], inferred: pd.DataFrame | Non
     # -- persons, identities, deaths --------------------------------------------------------
     persons = get("persons")
     identities = get("identities")
-    assert persons is not None and identities is not None
+    if base is None:
+        assert persons is not None and identities is not None
+    persons = persons if persons is not None else _empty(["person_id"])
+    identities = identities if identities is not None else _empty(["id_number", "person_id"])
     ident = _concat([identities, inferred] if inferred is not None else [identities])
-    id_person = ident[["id_number", "person_id"]]
     deaths = get("deaths")
-    if deaths is not None and len(deaths):
-        dead = earliest_deaths(deaths[["id_number", "death_date", "source"]], id_person)
+    death_rows = deaths[["id_number", "death_date", "source"]] if deaths is not None and len(deaths) else None
+    if base is None:
+        dead = (
+            earliest_deaths(death_rows, ident[["id_number", "person_id"]])
+            if death_rows is not None
+            else _empty(["person_id", "death_date", "death_source"])
+        )
+        person_rows, ident_rows = attach_deaths(persons, dead), attach_deaths(ident, dead)
+        ident_extra = None
     else:
-        dead = _empty(["person_id", "death_date", "death_source"])
-    nodes["Person"] = node_frame(attach_deaths(persons, dead), "Person")
-    ident = attach_deaths(ident, dead)
-    ident_sorted, by_person = by_key_then_src(ident, "id_number", "person_id")
+        person_rows, ident_rows, ident_extra = _deaths_with_base(persons, ident, death_rows, base, id_person)
+    nodes["Person"] = node_frame(person_rows, "Person")
+    ident_sorted, by_person = by_key_then_src(ident_rows, "id_number", "person_id")
+    if ident_extra is not None and len(ident_extra):
+        ident_sorted = _sorted(_concat([ident_sorted, ident_extra]), ["id_number"])
     nodes["Identity"] = conform(ident_sorted, "node", "Identity")
     rels["HAS_IDENTITY"] = conform(by_person, "rel", "HAS_IDENTITY")
     ren = get("renumberings")
@@ -295,6 +412,8 @@ def build_frames(clean: Mapping[str, pd.DataFrame], inferred: pd.DataFrame | Non
     addresses = get("addresses")
     if addresses is not None:
         a = addresses[["address_key", "address"]]
+        if base is not None:  # the node keeps the smallest spelling of its key ever loaded
+            a = _concat([a, base.addresses(a["address_key"]).astype(object)])
         a = a.iloc[sort_order(a, ["address_key", "address"])]
         a = a.iloc[first_of_runs(a["address_key"])]
         nodes["Address"] = node_frame(a, "Address")
@@ -332,10 +451,15 @@ def build_frames(clean: Mapping[str, pd.DataFrame], inferred: pd.DataFrame | Non
         rels["RECEIVES"] = rel_frame(
             pd.DataFrame({"src": benefits["id_number"], "dst": benefits["benefit_id"]}), "RECEIVES"
         )
-    paid = aggregate_payments(payments) if payments is not None else _empty(["src", "dst"])
-    if benefits is not None:
+    declared = None
+    if base is not None and (benefits is not None or payments is not None):
+        paid, declared = _payments_with_base(benefits, payments, base)
+    else:
+        paid = aggregate_payments(payments) if payments is not None else _empty(["src", "dst"])
+    if benefits is not None and declared is None:
         declared = benefits.loc[~empty(benefits["account_no"]), ["benefit_id", "account_no"]]
         declared = declared.rename(columns={"benefit_id": "src", "account_no": "dst"})
+    if declared is not None:
         if len(paid):
 
             def pair(f: pd.DataFrame) -> pd.Series:

@@ -22,6 +22,7 @@ from ringwatch.contract import TABLE_ORDER, TABLES
 from ringwatch.errors import RingwatchError
 from ringwatch.graph.base import GraphFrames
 from ringwatch.loaders.build import build_frames
+from ringwatch.loaders.incremental import BaseGraph, StoreLookup
 from ringwatch.loaders.reading import RawTable, find_table_files, read_table
 from ringwatch.loaders.tables import Cleaned, Context, TableReport, clean_table
 
@@ -81,7 +82,11 @@ def _gc_paused() -> Iterator[None]:
 
 
 def load_directory(
-    data_dir: Path, *, encoding: str | None = None, progress: Progress | None = None
+    data_dir: Path,
+    *,
+    encoding: str | None = None,
+    progress: Progress | None = None,
+    base: StoreLookup | None = None,
 ) -> LoadResult:
     """Read every contract table in ``data_dir`` and build the graph frames.
 
@@ -98,6 +103,15 @@ def load_directory(
         ``utf-8-sig``, valid UTF-8 -> ``utf-8``, else ``gb18030``).
     progress
         Called with short messages such as ``"persons: 1,000,000 rows"``.
+    base
+        The store the rows will be merged into (an incremental load). When it holds a graph,
+        ``persons`` and ``identities`` are optional, rows naming stored persons, identities,
+        benefits ... are not quarantined as unknown, and derived values are recomputed for
+        the keys tonight's rows touch from stored and new rows: deaths on every identity of
+        a person (earliest wins), the payments of each touched benefit (merged by
+        ``payment_id``), address texts. The frames are then meant for
+        ``bulk_load(mode="upsert")``; see :mod:`ringwatch.loaders.incremental`. Only key
+        look-ups are made, never whole-table reads.
 
     Returns
     -------
@@ -111,13 +125,18 @@ def load_directory(
         read and checked before any row is validated.
     """
     with _gc_paused():
-        return _load(Path(data_dir), encoding, progress)
+        return _load(Path(data_dir), encoding, progress, base)
 
 
-def _load(data_dir: Path, encoding: str | None, progress: Progress | None) -> LoadResult:
+def _load(
+    data_dir: Path, encoding: str | None, progress: Progress | None, store: StoreLookup | None
+) -> LoadResult:
     t0 = time.perf_counter()
     say = progress or (lambda _msg: None)
-    files = find_table_files(data_dir)
+    base = BaseGraph(store) if store is not None else None
+    if base is not None and not base.has_data:
+        base = None  # an empty store: a first, full load
+    files = find_table_files(data_dir, require=base is None)
     raws: dict[str, RawTable] = {}
     encodings: dict[str, str] = {}
     for name, path in files.items():
@@ -125,7 +144,7 @@ def _load(data_dir: Path, encoding: str | None, progress: Progress | None) -> Lo
         raws[name] = raw
         encodings[name] = raw.encoding
         say(f"{name}: {raw.num_rows:,} rows")
-    ctx = Context(loaded=frozenset(raws))
+    ctx = Context(loaded=frozenset(raws) | (base.tables if base is not None else frozenset()), base=base)
     cleaned: dict[str, Cleaned] = {}
     for name in TABLE_ORDER:
         if name not in raws:
@@ -135,7 +154,7 @@ def _load(data_dir: Path, encoding: str | None, progress: Progress | None) -> Lo
         if c.report.quarantined:
             say(f"{name}: {c.report.quarantined:,} rows quarantined")
     say("building graph frames")
-    frames = build_frames({k: v.frame for k, v in cleaned.items()}, ctx.inferred)
+    frames = build_frames({k: v.frame for k, v in cleaned.items()}, ctx.inferred, base, ctx.person_map())
     for name, c in cleaned.items():
         frames.meta[f"rows.{name}"] = str(c.report.loaded)
     result = LoadResult(
@@ -167,7 +186,7 @@ def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
         risky = text.str.startswith(FORMULA_PREFIXES).to_numpy(dtype=bool, na_value=False)
         if risky.any():
             plain = text.str.fullmatch(PLAIN_NUMBER).to_numpy(dtype=bool, na_value=False)
-            risky &= ~plain
+            risky = risky & ~plain
             out[c] = text.where(~risky, "'" + text)
     return out.rename(columns={c: neutralise_cell(str(c)) for c in out.columns})
 

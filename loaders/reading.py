@@ -64,8 +64,11 @@ class RawTable:
         return int(self.data.num_rows)
 
 
-def find_table_files(data_dir: Path) -> dict[str, Path]:
+def find_table_files(data_dir: Path, *, require: bool = True) -> dict[str, Path]:
     """The contract files present in ``data_dir``: ``{table: path}`` in contract order.
+
+    ``require=False`` (an incremental load into a store that has data) makes the required
+    tables optional, but at least one contract table must be present.
 
     Raises
     ------
@@ -89,8 +92,13 @@ def find_table_files(data_dir: Path) -> dict[str, Path]:
             found[name] = csv_path
         elif have_pq:
             found[name] = pq_path
+    if not require and not found:
+        raise InputError(
+            f"no contract table in {data_dir}: expected NAME.csv or NAME.parquet files "
+            f"(tables: {', '.join(TABLE_ORDER)})"
+        )
     for name in TABLE_ORDER:
-        if TABLES[name].required_table and name not in found:
+        if require and TABLES[name].required_table and name not in found:
             raise InputError(
                 f"required table {name!r} is missing: expected {name}.csv or {name}.parquet in {data_dir}",
                 file=f"{name}.csv",
@@ -249,6 +257,15 @@ def decode_bytes(data: bytes, file: str, encoding: str | None = None) -> tuple[s
             "the file looks truncated; export it again",
             file=file,
         )
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError as e:
+        raise InputError(
+            f"cannot be decoded: tried {AUTO_ENCODINGS[0]} (bad byte at line {_line_at(data, bad.start)}) "
+            f"and {AUTO_ENCODINGS[1]} (bad byte at line {_line_at(data, e.start)}); "
+            "expected UTF-8 (with or without BOM) or GB18030/GBK",
+            file=file,
+        ) from e
     utf8_line = _first_utf8_chinese_line(data)
     if utf8_line is not None:
         raise InputError(
@@ -257,15 +274,6 @@ def decode_bytes(data: bytes, file: str, encoding: str | None = None) -> tuple[s
             "one encoding (UTF-8 recommended), or pass --encoding to force one",
             file=file,
         )
-    try:
-        text = data.decode("gb18030")
-    except UnicodeDecodeError as e:
-        raise InputError(
-            f"cannot be decoded: tried {', '.join(AUTO_ENCODINGS)} (bad byte at line "
-            f"{_line_at(data, e.start)}, offset {e.start}); "
-            "expected UTF-8 (with or without BOM) or GB18030/GBK",
-            file=file,
-        ) from e
     return "gb18030", text.lstrip("\ufeff").encode("utf-8")
 
 

@@ -26,6 +26,7 @@ import pyarrow as pa
 
 from ringwatch.contract import ACCOUNT_ROLES, SEX, TABLES, Column, Table
 from ringwatch.loaders.idnumber import parse_series
+from ringwatch.loaders.incremental import BaseGraph
 from ringwatch.loaders.reading import RawTable, column_label
 from ringwatch.loaders.values import (
     address_key_series,
@@ -124,17 +125,53 @@ class Context:
     keys: dict[str, pa.Array] = field(default_factory=dict)
     benefit_account: tuple[pa.Array, pa.Array] = (pa.array([], pa.string()), pa.array([], pa.string()))
     inferred: pd.DataFrame | None = None
+    #: the graph already in the store (incremental load): its keys count as known too
+    base: BaseGraph | None = None
 
     def set_id_person(self, id_person: pd.Series) -> None:
         """Replace the ID number -> person_id map (unique index) and its key set."""
         self.id_person = id_person
         self.keys["identities"] = pa.array(id_person.index.to_numpy(dtype=object), type=pa.string())
 
-    def known(self, table: str) -> pa.Array | None:
-        """Loaded key values of ``table``; None when the table was not loaded at all."""
+    def known(self, table: str, values: pd.Series | None = None) -> pa.Array | None:
+        """Key values of ``table`` loaded so far; None when the table was not loaded at all.
+
+        In an incremental load (``base``) a table counts as loaded when the store has it,
+        and the stored keys among ``values`` are known as well (looked up once, cached).
+        """
         if table not in self.loaded:
             return None
-        return self.keys.get(table, pa.array([], type=pa.string()))
+        own = self.keys.get(table, pa.array([], type=pa.string()))
+        if self.base is None or values is None:
+            return own
+        missing = values[~empty(values)]
+        missing = missing[~isin(missing, own)]
+        if not len(missing):
+            return own
+        return pa.concat_arrays([own, self.base.existing(table, missing)])
+
+    def person_map(self) -> pd.Series:
+        """ID number -> person_id of tonight's identities, then of the stored ones looked up."""
+        if self.base is None or not len(self.base.id_person):
+            return self.id_person
+        stored = self.base.id_person
+        return pd.concat([self.id_person, stored[~stored.index.isin(self.id_person.index)]])
+
+    def account_of_benefits(self) -> tuple[pa.Array, pa.Array]:
+        """(benefit_id, account_no) pairs: tonight's benefits with an account, then stored ones.
+
+        A benefit row tonight with an empty account keeps its stored account (nulls never
+        erase, as in the store).
+        """
+        if self.base is None or not len(self.base.benefit_account):
+            return self.benefit_account
+        mine, acc = self.benefit_account
+        stored = self.base.benefit_account
+        stored = stored[~stored.index.isin(set(mine.to_pylist()))]
+        return (
+            pa.concat_arrays([mine, pa.array(stored.index.to_numpy(dtype=object), type=pa.string())]),
+            pa.concat_arrays([acc, pa.array(stored.to_numpy(dtype=object), type=pa.string())]),
+        )
 
 
 class Checker:
@@ -269,7 +306,7 @@ class Checker:
     def references(self, frame: pd.DataFrame, ctx: Context) -> None:
         """Quarantine rows naming a person / identity / employer / ... that was not loaded."""
         for col, target in self.table.references.items():
-            known = ctx.known(target)
+            known = ctx.known(target, frame[col])
             if known is None:
                 continue
             v = frame[col]
@@ -397,7 +434,7 @@ def clean_renumberings(chk: Checker, ctx: Context) -> pd.DataFrame:
     chk.flag(same, "new_id_number", "new_id_number is the same as old_id_number")
 
     # malformed numbers of the sides that are not listed in identities (they would become nodes)
-    listed = ctx.known("identities")
+    listed = ctx.known("identities", pd.concat([old, new], ignore_index=True))
     assert listed is not None
     for col, values in (("old_id_number", old), ("new_id_number", new)):
         unlisted = ~isin(values, listed)
@@ -405,7 +442,7 @@ def clean_renumberings(chk: Checker, ctx: Context) -> pd.DataFrame:
         parsed, wrong_len, malformed = _id_problems(values, types)
         _flag_id_problems(chk, col, parsed, wrong_len & unlisted, malformed & unlisted)
 
-    person = ctx.id_person
+    person = ctx.person_map()
     known = listed
     inferred_parts: list[pd.DataFrame] = []
     while True:
@@ -466,7 +503,7 @@ def clean_payments(chk: Checker, ctx: Context) -> pd.DataFrame:
     acct = frame["account_no"]
     missing = empty(acct)
     if missing.any():
-        fallback = lookup(frame["benefit_id"], *ctx.benefit_account)
+        fallback = lookup(frame["benefit_id"], *ctx.account_of_benefits())
         frame["account_no"] = acct.where(~missing, fallback).fillna("")
         chk.flag(
             empty(frame["account_no"]),

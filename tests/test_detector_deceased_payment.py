@@ -2,51 +2,33 @@
 
 from __future__ import annotations
 
-import random
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
 import pytest
+from detector_helpers import (
+    build_frames,
+    by_person,
+    context,
+    contract_dicts,
+    detect_alerts,
+    evidence_literals,
+    member_ids,
+    months,
+    paid_to,
+)
 
 from ringwatch import semantics
-from ringwatch.detectors.base import REGISTRY, DetectContext
-from ringwatch.detectors.deceased_payment import detect, payments_after_death
+from ringwatch.detectors.base import REGISTRY
+from ringwatch.detectors.deceased_payment import payments_after_death
 from ringwatch.graph.base import GraphFrames
-
-WRITE_WORDS = re.compile(r"\b(CREATE|MERGE|DELETE|DETACH|SET|REMOVE|DROP|CALL|LOAD|COPY|FOREACH)\b", re.I)
-
-
-def months(first: str, last: str) -> list[str]:
-    out = [first]
-    while out[-1] < last:
-        out.append(semantics.add_months(out[-1], 1))
-    return out
-
-
-def paid_to(benefit: str, account: str, ms: Sequence[str], amount: float = 3000.0) -> dict[str, Any]:
-    return {
-        "src": benefit,
-        "dst": account,
-        "months": list(ms),
-        "amounts": [amount] * len(ms),
-        "payment_ids": [f"PAY-{benefit}-{m}" for m in ms],
-        "n_months": len(ms),
-        "total": amount * len(ms),
-        "first_month": ms[0],
-        "last_month": ms[-1],
-    }
 
 
 def build(records: Mapping[str, list[dict[str, Any]]], shuffle_seed: int | None = None) -> GraphFrames:
-    nodes = {k: list(v) for k, v in records.items() if k[0].isupper() and not k.isupper()}
-    rels = {k: list(v) for k, v in records.items() if k.isupper()}
-    if shuffle_seed is not None:
-        rng = random.Random(shuffle_seed)
-        for v in (*nodes.values(), *rels.values()):
-            rng.shuffle(v)
-    return GraphFrames.from_records(nodes=nodes, rels=rels)
+    nodes = {k: v for k, v in records.items() if k[0].isupper() and not k.isupper()}
+    rels = {k: v for k, v in records.items() if k.isupper()}
+    return build_frames(nodes, rels, shuffle_seed)
 
 
 def scenario() -> dict[str, list[dict[str, Any]]]:
@@ -139,12 +121,7 @@ def scenario() -> dict[str, list[dict[str, Any]]]:
 
 
 def run(gf: GraphFrames) -> list[dict[str, Any]]:
-    ctx = DetectContext(view=gf, ref_date=semantics.reference_date(gf))
-    return [a.contract_dict() for a in sorted(detect(gf, ctx), key=lambda a: a.alert_id)]
-
-
-def by_person(alerts: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {a["members"]["person"][0]: a for a in alerts}
+    return contract_dicts(detect_alerts("deceased_payment", gf))
 
 
 def test_registered() -> None:
@@ -189,8 +166,7 @@ def test_one_alert_per_person_covers_all_benefits() -> None:
 
 def test_matches_semantics_paid_after_death() -> None:
     gf = build(scenario())
-    ctx = DetectContext(view=gf, ref_date=semantics.reference_date(gf))
-    pay = payments_after_death(gf, ctx)
+    pay = payments_after_death(gf, context(gf, "deceased_payment"))
     for row in pay.itertuples():
         assert semantics.paid_after_death(row.month, semantics.to_date(row.death_date))
     # and nothing after death was missed: count every (benefit, month) the scalar rule flags
@@ -226,11 +202,9 @@ def test_deterministic_under_shuffled_input() -> None:
 def test_evidence_cypher_read_only_with_member_literals() -> None:
     for a in run(build(scenario())):
         q = a["evidence_cypher"]
-        assert not WRITE_WORDS.search(q)
+        literals = evidence_literals(q)
         assert q.lstrip().upper().startswith("MATCH")
-        literals = set(re.findall(r"'([^']*)'", q))
-        members = {x for v in a["members"].values() for x in v}
-        assert literals and literals <= members
+        assert literals and literals <= member_ids(a["members"])
         assert "$" not in q
 
 

@@ -2,45 +2,36 @@
 
 from __future__ import annotations
 
-import json
-import random
 import re
-from collections import defaultdict
-from datetime import date
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
 import numpy as np
 import pytest
+from detector_helpers import (
+    REF,
+    Records,
+    assert_plain_json,
+    by_person,
+    detect_alerts,
+    evidence_literals,
+    id18,
+    member_ids,
+    months,
+    paid_to,
+    replay_on_ladybug,
+)
 
 from ringwatch import semantics
 from ringwatch.detectors import _identity as idt
-from ringwatch.detectors import duplicate_benefit as db
-from ringwatch.detectors.base import Alert, DetectContext, make_alert_id
+from ringwatch.detectors._common import tail
+from ringwatch.detectors.base import Alert, make_alert_id
 from ringwatch.graph.base import GraphFrames
-from ringwatch.loaders.idnumber import check_char, parse, upgrade15
-
-REF = date(2026, 10, 31)
-WRITE_WORDS = re.compile(r"\b(CREATE|MERGE|DELETE|DETACH|SET|REMOVE|DROP|LOAD|CALL|FOREACH)\b", re.IGNORECASE)
+from ringwatch.loaders.idnumber import parse, upgrade15
 
 
-def id18(birth: str, seq: int, region: str = "320102") -> str:
-    body = f"{region}{birth.replace('-', '')}{seq:03d}"
-    return body + check_char(body)
-
-
-def months(first: str, last: str) -> list[str]:
-    out = [first]
-    while out[-1] < last:
-        out.append(semantics.add_months(out[-1], 1))
-    return out
-
-
-class World:
-    def __init__(self) -> None:
-        self.nodes: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        self.rels: dict[str, list[dict[str, Any]]] = defaultdict(list)
-
+class World(Records):
     def person(
         self, pid: str, name: str, birth: str, *ids: str, phone: str | None = None, addr: str | None = None
     ) -> None:
@@ -92,35 +83,13 @@ class World:
         self.rels["RECEIVES"].append({"src": idn, "dst": bid})
         self.nodes["Account"].append({"account_no": "acc-" + bid, "role": "holder"})
         if paid:
-            ms = months(first, last)
             self.rels["PAID_TO"].append(
-                {
-                    "src": bid,
-                    "dst": "acc-" + bid,
-                    "months": ms,
-                    "amounts": [amount] * len(ms),
-                    "n_months": len(ms),
-                    "total": amount * len(ms),
-                    "first_month": ms[0],
-                    "last_month": ms[-1],
-                }
+                paid_to(bid, "acc-" + bid, months(first, last), amount, payment_ids=False)
             )
-
-    def frames(self, seed: int | None = None) -> GraphFrames:
-        def order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            rows = [dict(r) for r in rows]
-            if seed is not None:
-                random.Random(seed).shuffle(rows)
-            return rows
-
-        return GraphFrames.from_records(
-            {k: order(v) for k, v in self.nodes.items()}, {k: order(v) for k, v in self.rels.items()}
-        )
 
 
 def run(frames: GraphFrames, **params: Any) -> list[Alert]:
-    ctx = DetectContext(view=frames, ref_date=REF, params={"duplicate_benefit": params} if params else {})
-    return db.detect(frames, ctx)
+    return detect_alerts("duplicate_benefit", frames, REF, **params)
 
 
 # -- cases ----------------------------------------------------------------------------------------
@@ -198,8 +167,14 @@ def decoys(w: World) -> None:
     different_kind(w)
 
 
-def by_person(alerts: list[Alert]) -> dict[str, Alert]:
-    return {a.members["person"][0]: a for a in alerts}
+def all_cases() -> World:
+    """The decoys and the three planted duplicates (two regions, two identities, two person ids)."""
+    w = World()
+    decoys(w)
+    two_regions(w)
+    two_identities(w)
+    two_person_ids(w)
+    return w
 
 
 def test_decoys_silent() -> None:
@@ -301,21 +276,14 @@ def test_two_schemes_and_period_fallback() -> None:
 
 
 def test_explanation_evidence_and_ids() -> None:
-    w = World()
-    decoys(w)
-    two_regions(w)
-    two_identities(w)
-    two_person_ids(w)
-    alerts = run(w.frames())
+    alerts = run(all_cases().frames())
     assert set(by_person(alerts)) == {"tr", "ti", "tp1"}
     for a in alerts:
         assert re.search(r"[\u4e00-\u9fff]", a.explanation)
         for idn in a.members["identity"]:
-            assert idn not in a.explanation and idt.tail(idn) in a.explanation
-        q = a.evidence_cypher
-        assert not WRITE_WORDS.search(q)
-        literals = set(re.findall(r"'((?:[^'\\]|\\.)*)'", q))
-        assert literals <= {x for v in a.members.values() for x in v}
+            assert idn not in a.explanation and tail(idn) in a.explanation
+        literals = evidence_literals(a.evidence_cypher)
+        assert literals <= member_ids(a.members)
         assert set(a.members["benefit"]) <= literals
         assert a.alert_id == make_alert_id(
             "duplicate_benefit",
@@ -326,14 +294,9 @@ def test_explanation_evidence_and_ids() -> None:
 
 
 def test_deterministic_under_shuffles() -> None:
-    w = World()
-    decoys(w)
-    two_regions(w)
-    two_identities(w)
-    two_person_ids(w)
+    w = all_cases()
     base = [a.contract_dict() for a in run(w.frames())]
-    for d in base:  # plain JSON (no NaN, no numpy scalars) for alerts.jsonl
-        assert json.loads(json.dumps(d, ensure_ascii=False, allow_nan=False)) == d
+    assert_plain_json(base)
     for seed in (1, 2, 3):
         assert [a.contract_dict() for a in run(w.frames(seed=seed))] == base
 
@@ -364,38 +327,6 @@ def test_no_benefits() -> None:
     assert run(w.frames()) == []
 
 
-LABELS = {
-    "person": "Person",
-    "identity": "Identity",
-    "account": "Account",
-    "phone": "Phone",
-    "address": "Address",
-    "benefit": "Benefit",
-}
-
-
-def replay_on_ladybug(frames: GraphFrames, alerts: list[Alert], tmp_path: Any) -> None:
-    """Every alert's evidence_cypher runs read-only on LadybugDB and returns all its members."""
-    from ringwatch.graph import open_store
-
-    assert alerts
-    with open_store(tmp_path / "evidence.lbug") as store:
-        store.create_schema()
-        store.bulk_load(frames)
-        for a in alerts:
-            res = store.run_read(a.evidence_cypher)
-            assert res.graph is not None
-            got = {n.id for n in res.graph.nodes}
-            want = {f"{LABELS[t]}:{x}" for t, xs in a.members.items() for x in xs}
-            assert want <= got, sorted(want - got)
-            assert res.graph.edges
-
-
-def test_evidence_replays_on_ladybug(tmp_path: Any) -> None:
-    w = World()
-    decoys(w)
-    two_regions(w)
-    two_identities(w)
-    two_person_ids(w)
-    frames = w.frames()
+def test_evidence_replays_on_ladybug(tmp_path: Path) -> None:
+    frames = all_cases().frames()
     replay_on_ladybug(frames, run(frames), tmp_path)

@@ -2,51 +2,39 @@
 
 from __future__ import annotations
 
-import json
-import random
 import re
-from collections import defaultdict
-from datetime import date
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
 import pytest
+from detector_helpers import (
+    REF,
+    Records,
+    assert_plain_json,
+    by_person,
+    detect_alerts,
+    evidence_literals,
+    id18,
+    member_ids,
+    months,
+    paid_to,
+    replay_on_ladybug,
+)
 
-from ringwatch import semantics
 from ringwatch.detectors import _identity as idt
 from ringwatch.detectors import identity_chain as ic
+from ringwatch.detectors._common import tail
 from ringwatch.detectors.base import Alert, DetectContext, make_alert_id
 from ringwatch.graph.base import GraphFrames
-from ringwatch.loaders.idnumber import check_char, parse, upgrade15
-
-REF = date(2026, 10, 31)
-WRITE_WORDS = re.compile(r"\b(CREATE|MERGE|DELETE|DETACH|SET|REMOVE|DROP|LOAD|CALL|FOREACH)\b", re.IGNORECASE)
-
-
-def id18(birth: str, seq: int, region: str = "320102", *, good: bool = True) -> str:
-    body = f"{region}{birth.replace('-', '')}{seq:03d}"
-    c = check_char(body)
-    if not good:
-        c = "0" if c != "0" else "1"
-    return body + c
+from ringwatch.loaders.idnumber import parse, upgrade15
 
 
 def id15(birth: str, seq: int, region: str = "320102") -> str:
     return f"{region}{birth.replace('-', '')[2:]}{seq:03d}"
 
 
-def months(first: str, last: str) -> list[str]:
-    out = [first]
-    while out[-1] < last:
-        out.append(semantics.add_months(out[-1], 1))
-    return out
-
-
-class World:
-    def __init__(self) -> None:
-        self.nodes: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        self.rels: dict[str, list[dict[str, Any]]] = defaultdict(list)
-
+class World(Records):
     def person(self, pid: str, sex: str, birth: str, *ids: str) -> None:
         self.nodes["Person"].append({"person_id": pid, "name": "测试" + pid, "sex": sex, "birth_date": birth})
         for idn in ids:
@@ -79,7 +67,6 @@ class World:
         amount: float = 3000.0,
         start: str | None = None,
     ) -> None:
-        ms = months(first, last)
         acc = "acc-" + bid
         self.nodes["Benefit"].append(
             {
@@ -92,34 +79,11 @@ class World:
         )
         self.nodes["Account"].append({"account_no": acc, "role": "holder"})
         self.rels["RECEIVES"].append({"src": idn, "dst": bid})
-        self.rels["PAID_TO"].append(
-            {
-                "src": bid,
-                "dst": acc,
-                "months": ms,
-                "amounts": [amount] * len(ms),
-                "n_months": len(ms),
-                "total": amount * len(ms),
-                "first_month": ms[0],
-                "last_month": ms[-1],
-            }
-        )
-
-    def frames(self, seed: int | None = None) -> GraphFrames:
-        def order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            rows = [dict(r) for r in rows]
-            if seed is not None:
-                random.Random(seed).shuffle(rows)
-            return rows
-
-        return GraphFrames.from_records(
-            {k: order(v) for k, v in self.nodes.items()}, {k: order(v) for k, v in self.rels.items()}
-        )
+        self.rels["PAID_TO"].append(paid_to(bid, acc, months(first, last), amount, payment_ids=False))
 
 
 def run(frames: GraphFrames, **params: Any) -> list[Alert]:
-    ctx = DetectContext(view=frames, ref_date=REF, params={"identity_chain": params} if params else {})
-    return ic.detect(frames, ctx)
+    return detect_alerts("identity_chain", frames, REF, **params)
 
 
 def upgrades(w: World, n: int = 30) -> None:
@@ -200,10 +164,6 @@ def late_fixes(w: World) -> None:
     w.person("lf3", "M", "1963-01-01", e, f)
     w.renumber(e, f, "birth_date_fix", "2022-01-01")
     w.pension("lf3-b", f, "2023-02")
-
-
-def by_person(alerts: list[Alert]) -> dict[str, Alert]:
-    return {a.members["person"][0]: a for a in alerts}
 
 
 def test_decoys_alone_are_silent() -> None:
@@ -294,7 +254,7 @@ def test_explanation_masked_chinese() -> None:
     (a,) = run(w.frames())
     assert re.search(r"[\u4e00-\u9fff]", a.explanation)
     assert old not in a.explanation and new not in a.explanation
-    assert idt.tail(old) in a.explanation and idt.tail(new) in a.explanation
+    assert tail(old) in a.explanation and tail(new) in a.explanation
     assert "测试bm" not in a.explanation
 
 
@@ -303,10 +263,8 @@ def test_evidence_cypher_read_only_literals_are_members() -> None:
     both_drawing(w)
     cycle(w)
     for a in run(w.frames()):
-        q = a.evidence_cypher
-        assert not WRITE_WORDS.search(q)
-        literals = set(re.findall(r"'((?:[^'\\]|\\.)*)'", q))
-        assert literals <= {x for v in a.members.values() for x in v}
+        literals = evidence_literals(a.evidence_cypher)
+        assert literals <= member_ids(a.members)
         assert set(a.members["identity"]) <= literals
 
 
@@ -320,8 +278,7 @@ def test_deterministic_ids_and_sorted_members() -> None:
     bad_checksum(w)
     late_fixes(w)
     base = [a.contract_dict() for a in run(w.frames())]
-    for d in base:  # plain JSON (no NaN, no numpy scalars) for alerts.jsonl
-        assert json.loads(json.dumps(d, ensure_ascii=False, allow_nan=False)) == d
+    assert_plain_json(base)
     assert len(base) == 5
     for seed in (1, 2, 3):
         assert [a.contract_dict() for a in run(w.frames(seed=seed))] == base
@@ -355,34 +312,7 @@ def test_without_renumberings_nothing() -> None:
     assert run(w.frames()) == []
 
 
-LABELS = {
-    "person": "Person",
-    "identity": "Identity",
-    "account": "Account",
-    "phone": "Phone",
-    "address": "Address",
-    "benefit": "Benefit",
-}
-
-
-def replay_on_ladybug(frames: GraphFrames, alerts: list[Alert], tmp_path: Any) -> None:
-    """Every alert's evidence_cypher runs read-only on LadybugDB and returns all its members."""
-    from ringwatch.graph import open_store
-
-    assert alerts
-    with open_store(tmp_path / "evidence.lbug") as store:
-        store.create_schema()
-        store.bulk_load(frames)
-        for a in alerts:
-            res = store.run_read(a.evidence_cypher)
-            assert res.graph is not None
-            got = {n.id for n in res.graph.nodes}
-            want = {f"{LABELS[t]}:{x}" for t, xs in a.members.items() for x in xs}
-            assert want <= got, sorted(want - got)
-            assert res.graph.edges
-
-
-def test_evidence_replays_on_ladybug(tmp_path: Any) -> None:
+def test_evidence_replays_on_ladybug(tmp_path: Path) -> None:
     w = World()
     upgrades(w, 6)
     birth_moved(w)

@@ -4,7 +4,6 @@ chronic pair (decoys), background patients; plus community and peeling cross-che
 from __future__ import annotations
 
 import random
-import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -13,14 +12,14 @@ import networkx as nx
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from detector_helpers import REF, context, contract_dicts, detect_alerts, evidence_literals, member_ids
 
-from ringwatch.detectors.base import REGISTRY, DetectContext
+from ringwatch.detectors.base import REGISTRY
 from ringwatch.detectors.provider_ring import (
     block_components,
     burst_counts,
     claims_frame,
     coadmission_ratio,
-    detect,
     evaluate,
     fraudar_peel,
     fraudar_weights,
@@ -33,7 +32,6 @@ from ringwatch.detectors.provider_ring import (
 )
 from ringwatch.graph.base import GraphFrames
 
-WRITE_WORDS = re.compile(r"\b(CREATE|MERGE|DELETE|DETACH|SET|REMOVE|DROP|CALL|LOAD|COPY|FOREACH)\b", re.I)
 START = date(2024, 11, 1)
 DAYS = 730  # two years of claims, to 2026-10-31
 
@@ -163,8 +161,7 @@ def world(seed: int = 5) -> World:
 
 
 def run(gf: GraphFrames, **params: Any) -> list[dict[str, Any]]:
-    ctx = DetectContext(view=gf, ref_date=date(2026, 10, 31), params={"provider_ring": params})
-    return [a.contract_dict() for a in sorted(detect(gf, ctx), key=lambda a: a.alert_id)]
+    return contract_dicts(detect_alerts("provider_ring", gf, REF, **params))
 
 
 @pytest.fixture(scope="module")
@@ -209,7 +206,7 @@ def test_ring_amount_details_and_explanation(w: World, alerts: list[dict[str, An
 def test_decoys_score_low_when_evaluated_directly(w: World) -> None:
     """The chronic pair and the big hospital are not rings, even evaluated as candidates."""
     gf = w.frames()
-    ctx = DetectContext(view=gf, ref_date=date(2026, 10, 31))
+    ctx = context(gf, "provider_ring", REF)
     index = index_claims(claims_frame(gf), gf.nodes("Hospital", ["hospital_id", "level"]))
     assert all(r.score < 50 for r in evaluate(CHRONIC_H, index, ctx, "test"))
     (ring,) = evaluate(RING_H, index, ctx, "test")
@@ -229,11 +226,7 @@ def test_deterministic_under_shuffled_input(w: World, alerts: list[dict[str, Any
 
 def test_evidence_cypher_read_only_with_member_literals(alerts: list[dict[str, Any]]) -> None:
     for a in alerts:
-        q = a["evidence_cypher"]
-        assert not WRITE_WORDS.search(q)
-        literals = set(re.findall(r"'([^']*)'", q))
-        members = {x for v in a["members"].values() for x in v}
-        assert literals == members
+        assert evidence_literals(a["evidence_cypher"]) == member_ids(a["members"])
 
 
 def test_leiden_modularity_not_worse_than_louvain(w: World) -> None:
@@ -377,7 +370,7 @@ def test_two_rings_in_one_candidate_give_two_alerts() -> None:
     # one patient of the first ring also shows up once at the second ring's hospital
     w.claim(w.ring_patients[0], second_h[0], "D-S1", 481, "K29.7", 9800.0)
     gf = w.frames()
-    ctx = DetectContext(view=gf, ref_date=date(2026, 10, 31))
+    ctx = context(gf, "provider_ring", REF)
     index = index_claims(claims_frame(gf), gf.nodes("Hospital", ["hospital_id", "level"]))
     rings = evaluate([*RING_H, *second_h], index, ctx, "test")
     assert sorted(r.patients for r in rings) == sorted([sorted(w.ring_patients), sorted(second)])

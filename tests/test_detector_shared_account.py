@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-import json
-import random
 import re
-from collections import defaultdict
-from datetime import date
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
 import numpy as np
 import pytest
+from detector_helpers import (
+    REF,
+    Records,
+    assert_plain_json,
+    context,
+    copy_tables,
+    detect_alerts,
+    evidence_literals,
+    member_ids,
+    paid_to,
+    replay_on_ladybug,
+)
 
 from ringwatch.detectors import _identity as idt
 from ringwatch.detectors import shared_account as sa
@@ -19,9 +28,7 @@ from ringwatch.detectors.base import Alert, DetectContext
 from ringwatch.graph.base import GraphFrames
 from ringwatch.loaders.idnumber import check_char
 
-REF = date(2026, 10, 31)
 MONTHS = [f"2025-{m:02d}" for m in range(1, 13)]
-WRITE_WORDS = re.compile(r"\b(CREATE|MERGE|DELETE|DETACH|SET|REMOVE|DROP|LOAD|CALL|FOREACH)\b", re.IGNORECASE)
 SURNAMES = "赵钱孙李周吴郑冯陈褚卫蒋沈韩杨朱秦尤许何吕施张孔曹严华金魏陶姜戚谢邹喻柏水窦章云苏潘葛奚范彭郎鲁韦昌马苗凤花方"
 
 
@@ -30,12 +37,11 @@ def id18(seq: int, birth: str = "19550101", region: str = "110101") -> str:
     return body + check_char(body)
 
 
-class World:
+class World(Records):
     """Hand-built records for GraphFrames.from_records."""
 
     def __init__(self) -> None:
-        self.nodes: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        self.rels: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        super().__init__()
         self._n = 0
 
     def person(
@@ -82,28 +88,11 @@ class World:
             }
         )
         self.rels["RECEIVES"].append({"src": idn, "dst": bid})
-        self.rels["PAID_TO"].append(
-            {
-                "src": bid,
-                "dst": account,
-                "months": list(MONTHS),
-                "amounts": [amount] * len(MONTHS),
-                "n_months": len(MONTHS),
-                "total": amount * len(MONTHS),
-                "first_month": MONTHS[0],
-                "last_month": MONTHS[-1],
-            }
-        )
+        self.rels["PAID_TO"].append(paid_to(bid, account, MONTHS, amount, payment_ids=False))
 
     def frames(self, seed: int | None = None) -> GraphFrames:
-        def order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            rows = [dict(r) for r in rows]
-            if seed is not None:
-                random.Random(seed).shuffle(rows)
-            return rows
-
-        nodes = {k: _dedupe(order(v), k) for k, v in self.nodes.items()}
-        return GraphFrames.from_records(nodes, {k: order(v) for k, v in self.rels.items()})
+        nodes = {k: _dedupe(v, k) for k, v in copy_tables(self.nodes, seed).items()}
+        return GraphFrames.from_records(nodes, copy_tables(self.rels, seed))
 
 
 def _dedupe(rows: list[dict[str, Any]], label: str) -> list[dict[str, Any]]:
@@ -176,11 +165,11 @@ def collective_hukou(w: World, tag: str, n: int = 200) -> None:
 
 
 def ctx_for(frames: GraphFrames, **params: Any) -> DetectContext:
-    return DetectContext(view=frames, ref_date=REF, params={"shared_account": params} if params else {})
+    return context(frames, "shared_account", REF, **params)
 
 
 def run(frames: GraphFrames, **params: Any) -> list[Alert]:
-    return sa.detect(frames, ctx_for(frames, **params))
+    return detect_alerts("shared_account", frames, REF, **params)
 
 
 def full_world() -> tuple[World, list[str], str]:
@@ -227,10 +216,8 @@ def test_evidence_cypher_literals_are_members_and_read_only() -> None:
     w, _, _ = full_world()
     a = run(w.frames())[0]
     q = a.evidence_cypher
-    assert not WRITE_WORDS.search(q)
-    literals = set(re.findall(r"'((?:[^'\\]|\\.)*)'", q))
-    member_ids = {x for v in a.members.values() for x in v}
-    assert literals and literals <= member_ids
+    literals = evidence_literals(q)
+    assert literals and literals <= member_ids(a.members)
     assert set(a.members["person"]) <= literals and set(a.members["account"]) <= literals
     assert q.startswith("MATCH ") and "RETURN " in q
 
@@ -354,8 +341,7 @@ def test_deterministic_under_shuffled_rows() -> None:
     w, _, _ = full_world()
     collector(w, "B2", n=6, start=10)
     base = [a.contract_dict() for a in run(w.frames())]
-    for d in base:  # plain JSON (no NaN, no numpy scalars) for alerts.jsonl
-        assert json.loads(json.dumps(d, ensure_ascii=False, allow_nan=False)) == d
+    assert_plain_json(base)
     assert len(base) == 2
     for seed in (1, 2, 3):
         assert [a.contract_dict() for a in run(w.frames(seed=seed))] == base
@@ -397,34 +383,7 @@ def test_empty_inputs() -> None:
     assert run(GraphFrames.from_records({})) == []
 
 
-LABELS = {
-    "person": "Person",
-    "identity": "Identity",
-    "account": "Account",
-    "phone": "Phone",
-    "address": "Address",
-    "benefit": "Benefit",
-}
-
-
-def replay_on_ladybug(frames: GraphFrames, alerts: list[Alert], tmp_path: Any) -> None:
-    """Every alert's evidence_cypher runs read-only on LadybugDB and returns all its members."""
-    from ringwatch.graph import open_store
-
-    assert alerts
-    with open_store(tmp_path / "evidence.lbug") as store:
-        store.create_schema()
-        store.bulk_load(frames)
-        for a in alerts:
-            res = store.run_read(a.evidence_cypher)
-            assert res.graph is not None
-            got = {n.id for n in res.graph.nodes}
-            want = {f"{LABELS[t]}:{x}" for t, xs in a.members.items() for x in xs}
-            assert want <= got, sorted(want - got)
-            assert res.graph.edges
-
-
-def test_evidence_replays_on_ladybug(tmp_path: Any) -> None:
+def test_evidence_replays_on_ladybug(tmp_path: Path) -> None:
     w, _, _ = full_world()
     collector(w, "B4", n=4, start=30)
     frames = w.frames()

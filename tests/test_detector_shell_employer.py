@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import random
-import re
 from typing import Any
 
 import pytest
+from detector_helpers import build_frames, contract_dicts, detect_alerts, evidence_literals, member_ids
 
 from ringwatch import semantics
-from ringwatch.detectors.base import REGISTRY, DetectContext
-from ringwatch.detectors.shell_employer import detect, employer_links
+from ringwatch.detectors.base import REGISTRY
+from ringwatch.detectors.shell_employer import employer_links
 from ringwatch.graph.base import GraphFrames
-
-WRITE_WORDS = re.compile(r"\b(CREATE|MERGE|DELETE|DETACH|SET|REMOVE|DROP|CALL|LOAD|COPY|FOREACH)\b", re.I)
 
 
 class World:
@@ -101,13 +98,7 @@ class World:
         return idn
 
     def frames(self, shuffle_seed: int | None = None) -> GraphFrames:
-        nodes = {k: list(v) for k, v in self.nodes.items()}
-        rels = {k: list(v) for k, v in self.rels.items()}
-        if shuffle_seed is not None:
-            rng = random.Random(shuffle_seed)
-            for v in (*nodes.values(), *rels.values()):
-                rng.shuffle(v)
-        return GraphFrames.from_records(nodes=nodes, rels=rels)
+        return build_frames(self.nodes, self.rels, shuffle_seed)
 
 
 def world() -> tuple[World, dict[str, list[str]]]:
@@ -159,8 +150,7 @@ def world() -> tuple[World, dict[str, list[str]]]:
 
 
 def run(gf: GraphFrames) -> list[dict[str, Any]]:
-    ctx = DetectContext(view=gf, ref_date=semantics.reference_date(gf))
-    return [a.contract_dict() for a in sorted(detect(gf, ctx), key=lambda a: a.alert_id)]
+    return contract_dicts(detect_alerts("shell_employer", gf))
 
 
 def test_registered() -> None:
@@ -242,8 +232,5 @@ def test_deterministic_under_shuffled_input() -> None:
 
 def test_evidence_cypher_read_only_with_member_literals() -> None:
     for a in run(world()[0].frames()):
-        q = a["evidence_cypher"]
-        assert not WRITE_WORDS.search(q)
-        literals = set(re.findall(r"'([^']*)'", q))
-        members = {x for v in a["members"].values() for x in v}
-        assert literals and literals <= members
+        literals = evidence_literals(a["evidence_cypher"])
+        assert literals and literals <= member_ids(a["members"])

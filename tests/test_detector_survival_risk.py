@@ -2,42 +2,26 @@
 
 from __future__ import annotations
 
-import random
-import re
-from collections.abc import Sequence
-from datetime import date
 from typing import Any
 
 import pytest
+from detector_helpers import (
+    REF,
+    build_frames,
+    by_person,
+    context,
+    contract_dicts,
+    detect_alerts,
+    evidence_literals,
+    member_ids,
+    months,
+    paid_to,
+)
 
 from ringwatch import semantics
-from ringwatch.detectors.base import REGISTRY, DetectContext
-from ringwatch.detectors.survival_risk import detect, graded_pensioners
+from ringwatch.detectors.base import REGISTRY
+from ringwatch.detectors.survival_risk import graded_pensioners
 from ringwatch.graph.base import GraphFrames
-
-REF = date(2026, 10, 31)
-WRITE_WORDS = re.compile(r"\b(CREATE|MERGE|DELETE|DETACH|SET|REMOVE|DROP|CALL|LOAD|COPY|FOREACH)\b", re.I)
-
-
-def months(first: str, last: str) -> list[str]:
-    out = [first]
-    while out[-1] < last:
-        out.append(semantics.add_months(out[-1], 1))
-    return out
-
-
-def paid_to(benefit: str, account: str, ms: Sequence[str], amount: float = 2500.0) -> dict[str, Any]:
-    return {
-        "src": benefit,
-        "dst": account,
-        "months": list(ms),
-        "amounts": [amount] * len(ms),
-        "payment_ids": [f"PAY-{benefit}-{m}" for m in ms],
-        "n_months": len(ms),
-        "total": amount * len(ms),
-        "first_month": ms[0],
-        "last_month": ms[-1],
-    }
 
 
 class World:
@@ -80,7 +64,7 @@ class World:
             }
         )
         self.rels["RECEIVES"].append({"src": idn, "dst": bid})
-        self.rels["PAID_TO"].append(paid_to(bid, f"ACC-{pid}", months("2023-01", last_paid)))
+        self.rels["PAID_TO"].append(paid_to(bid, f"ACC-{pid}", months("2023-01", last_paid), 2500.0))
         if activity:
             aid = f"A-{pid}"
             self.nodes["Activity"].append(
@@ -93,13 +77,7 @@ class World:
             )
 
     def frames(self, shuffle_seed: int | None = None) -> GraphFrames:
-        nodes = {k: list(v) for k, v in self.nodes.items()}
-        rels = {k: list(v) for k, v in self.rels.items()}
-        if shuffle_seed is not None:
-            rng = random.Random(shuffle_seed)
-            for v in (*nodes.values(), *rels.values()):
-                rng.shuffle(v)
-        return GraphFrames.from_records(nodes=nodes, rels=rels)
+        return build_frames(self.nodes, self.rels, shuffle_seed)
 
 
 def world() -> World:
@@ -119,13 +97,8 @@ def world() -> World:
 
 
 def run(gf: GraphFrames) -> list[dict[str, Any]]:
-    ctx = DetectContext(view=gf, ref_date=semantics.reference_date(gf))
-    assert ctx.ref_date == REF
-    return [a.contract_dict() for a in sorted(detect(gf, ctx), key=lambda a: a.alert_id)]
-
-
-def by_person(alerts: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {a["members"]["person"][0]: a for a in alerts}
+    assert semantics.reference_date(gf) == REF
+    return contract_dicts(detect_alerts("survival_risk", gf))
 
 
 def test_requires_activities() -> None:
@@ -142,8 +115,7 @@ def test_low_grade_alerted_decoys_not() -> None:
 
 def test_grades_and_boundaries() -> None:
     gf = world().frames()
-    ctx = DetectContext(view=gf, ref_date=REF)
-    g = graded_pensioners(gf, ctx).set_index("person_id")["grade"].to_dict()
+    g = graded_pensioners(gf, context(gf, "survival_risk", REF)).set_index("person_id")["grade"].to_dict()
     assert g["P2"] == "strong"  # the claim 6 months ago is a life trace
     assert g["P3"] == "medium"
     assert g["P5"] == "medium"  # exactly 12 months
@@ -193,8 +165,5 @@ def test_deterministic_under_shuffled_input() -> None:
 
 def test_evidence_cypher_read_only_with_member_literals() -> None:
     for a in run(world().frames()):
-        q = a["evidence_cypher"]
-        assert not WRITE_WORDS.search(q)
-        literals = set(re.findall(r"'([^']*)'", q))
-        members = {x for v in a["members"].values() for x in v}
-        assert literals and literals <= members
+        literals = evidence_literals(a["evidence_cypher"])
+        assert literals and literals <= member_ids(a["members"])

@@ -145,19 +145,90 @@ def test_dangling_endpoints_are_refused_before_writing() -> None:
     assert asked[0].params["keys"] == ["nowhere"] and asked[0].mode == neo4j.READ_ACCESS
 
 
-def test_upsert_replaces_the_edges_of_the_sources_first() -> None:
+def test_upsert_replaces_the_edges_with_the_same_merge_key_first() -> None:
     fake = scripted()
     fake.respond(r"^MATCH \(m:`Meta`\)", [{"key": "loaded_tables", "value": "persons,benefits"}])
     store_for(fake, batch_size=4).bulk_load(frames(), mode="upsert")
     assert not [c for c in fake.committed if "DETACH DELETE" in c.query]
     order = [c.query for c in fake.committed]
-    delete_at = next(i for i, q in enumerate(order) if "-[r:`HOLDS`]->(:`Account`) DELETE r" in q)
+    # HOLDS merges by account (an accounts row names its holder): the account's stored edges go
+    delete_at = next(
+        i for i, q in enumerate(order) if "-[r:`HOLDS`]->(b:`Account` {`account_no`: k}) DELETE r" in q
+    )
     create_at = next(i for i, q in enumerate(order) if "CREATE (a)-[r:`HOLDS`]" in q)
     assert delete_at < create_at
     keys = [k for c in fake.committed_matching(r"DELETE r RETURN") for k in c.params["keys"]]
-    assert sorted(keys) == [f"P{i}" for i in range(N_PEOPLE)]
+    assert sorted(keys) == [f"A{i}" for i in range(N_PEOPLE)]
     meta = fake.committed_matching(r"MERGE \(m:`Meta`")[-1].params["rows"]
     assert {"key": "loaded_tables", "value": "persons,accounts,benefits"} in meta
+
+
+def test_upsert_delete_statements_per_merge_key() -> None:
+    """Each relationship type deletes by its merge key: a property, a pair, a pair and a property."""
+    import datetime as dt
+
+    fake = scripted()
+    upd = GraphFrames.from_records(
+        {},
+        {
+            "TREATED_AT": [{"src": "I1", "dst": "H1", "claim_id": "C1"}],
+            "USES_PHONE": [{"src": "P1", "dst": "138"}, {"src": "P1", "dst": "138"}],
+            "EMPLOYED_BY": [
+                {"src": "I1", "dst": "E1", "start_date": "2020-01-02"},
+                {"src": "I1", "dst": "E1", "start_date": None},
+            ],
+        },
+    )
+    fake.respond(r"^UNWIND \$keys AS k MATCH \(n:", lambda q, p: [{"k": k} for k in p["keys"]])
+    store_for(fake).bulk_load(upd, mode="upsert")
+    claims = fake.committed_matching(r"\[r:`TREATED_AT` \{`claim_id`: k\}\]->\(:`Hospital`\) DELETE r")
+    assert [c.params["keys"] for c in claims] == [["C1"]]
+    phones = fake.committed_matching(r"-\[r:`USES_PHONE`\]->\(b:`Phone` \{`phone`: row.dst\}\) DELETE r")
+    assert [c.params["rows"] for c in phones] == [[{"src": "P1", "dst": "138"}]]  # one delete per key
+    jobs = fake.committed_matching(r"-\[r:`EMPLOYED_BY`\]->.* WHERE r.`start_date` = row.p OR")
+    assert jobs[0].params["rows"] == [
+        {"src": "I1", "dst": "E1", "p": neo4j.time.Date.from_native(dt.date(2020, 1, 2))},
+        {"src": "I1", "dst": "E1", "p": None},
+    ]
+    index = fake.committed_matching(r"^CREATE INDEX .* FOR \(\)-\[r:`TREATED_AT`\]-\(\) ON \(r.`claim_id`\)")
+    assert index
+
+
+def test_gds_components_and_communities() -> None:
+    fake = FakeNeo4j()
+    fake.respond(r"^RETURN gds.version\(\)", [{"version": "2.6.0"}])
+    fake.respond(
+        r"^CALL gds.graph.project",
+        lambda q, p: [{"graphName": p["graph"], "nodeCount": 3, "relationshipCount": 2}],
+    )
+    fake.respond(
+        r"^CALL gds.wcc.stream",
+        [
+            {"label": "Person", "key": "P2", "grp": 0},
+            {"label": "Account", "key": "A1", "grp": 0},
+            {"label": "Person", "key": "P1", "grp": 0},
+        ],
+    )
+    fake.respond(r"^CALL gds.leiden.stream", [{"label": "Person", "key": "P1", "grp": 5}])
+    st = store_for(fake)
+    assert st.gds_version() == "2.6.0"
+    comp = st.components(["HOLDS"])
+    assert comp.values.tolist() == [["Account", "A1", 0], ["Person", "P1", 0], ["Person", "P2", 0]]
+    proj = fake.committed_matching(r"^CALL gds.graph.project")[0]
+    assert proj.params["labels"] == ["Account", "Person"] and proj.mode == neo4j.READ_ACCESS
+    assert proj.params["rels"] == {"HOLDS": {"type": "HOLDS", "orientation": "UNDIRECTED"}}
+    drops = fake.committed_matching(r"^CALL gds.graph.drop")
+    assert [d.params["graph"] for d in drops] == [proj.params["graph"]]  # the projection is dropped
+    st.communities(["HOLDS", "USES_PHONE"], resolution=0.5)
+    leiden = fake.committed_matching(r"^CALL gds.leiden.stream")[0]
+    assert leiden.params["config"] == {"gamma": 0.5, "randomSeed": 7, "concurrency": 1}
+    no_gds = FakeNeo4j()
+    no_gds.fail_once(
+        r"gds.version", server_error("Neo.ClientError.Statement.SyntaxError", "Unknown function")
+    )
+    st2 = store_for(no_gds)
+    with pytest.raises(StoreError, match="Graph Data Science"):
+        st2.components(["HOLDS"])
 
 
 def _paged_people(n: int) -> FakeNeo4j:

@@ -324,7 +324,7 @@ def test_upsert_changes_and_new_rows(store: GraphStore) -> None:
             "Account": [{"account_no": "6222000099990000", "person_id": "P9"}],
         },
         {
-            # P1's HOLDS edges are replaced by this one; P2's are untouched
+            # HOLDS merges by account: this row replaces the account's stored holder edge(s)
             "HOLDS": [{"src": "P1", "dst": "6222000033334444", "role": "agent"}],
             "USES_PHONE": [{"src": "P9", "dst": "13800000001", "since": "2023-03-03"}],
         },
@@ -338,9 +338,9 @@ def test_upsert_changes_and_new_rows(store: GraphStore) -> None:
     assert people.loc["P9", "name"] == "新人"
     holds = store.rels("HOLDS")
     assert holds[["src", "dst", "role"]].values.tolist() == [
+        ["P1", "6222000011112222", "holder"],
         ["P1", "6222000033334444", "agent"],
         ["P2", "6222000011112222", "agent"],
-        ["P2", "6222000033334444", "holder"],
     ]
     phones = store.rels("USES_PHONE")
     assert sorted(phones["src"]) == ["P1", "P2", "P9"]
@@ -567,7 +567,7 @@ def test_ladybug_upsert_rebuilds_a_relationship_table_the_same_way(tmp_path: Pat
     for a, b in zip(frames_a, frames_b, strict=True):
         pd.testing.assert_frame_equal(a, b)
     assert counts_a == counts_b
-    assert frames_a[1]["claim_id"].tolist() == ["C9"]
+    assert frames_a[1]["claim_id"].tolist() == ["C1", "C2", "C9"]  # claims merge by claim_id
     assert frames_a[0][["src", "role"]].values.tolist() == [["P1", "agent"], ["P2", "x"]]
 
 
