@@ -167,12 +167,12 @@ def load(
         # open before its files have passed every check (a broken file creates no store)
         incremental = upsert and (is_server_uri(store) or Path(store).exists())
         if not incremental:
-            result = load_directory(data_dir, encoding=encoding, progress=progress)
+            result = load_directory(data_dir, encoding=encoding, progress=progress, compact=True)
         with open_store(store) as st:
             if incremental:
                 st.create_schema()
                 # both stores implement the look-ups an increment needs (loaders.incremental.StoreLookup)
-                result = load_directory(data_dir, encoding=encoding, progress=progress, base=st)  # type: ignore[arg-type]
+                result = load_directory(data_dir, encoding=encoding, progress=progress, base=st, compact=True)  # type: ignore[arg-type]
             qfiles = write_quarantine(result, quarantine_dir)
             if progress:
                 progress(f"writing graph to {st.backend} store ({mode})")

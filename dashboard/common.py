@@ -91,7 +91,7 @@ def read_config(argv: Sequence[str] | None = None, env: Mapping[str, str] | None
         The configuration.
     """
     env = os.environ if env is None else env
-    ap = argparse.ArgumentParser(add_help=False)
+    ap = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     ap.add_argument("--store")
     ap.add_argument("--alerts")
     ap.add_argument("--users")

@@ -126,6 +126,11 @@ def series_to_arrow(values: pd.Series, prop_type: PropType) -> pa.Array:
     float columns with NaN, and lists (Python lists, tuples or NumPy arrays).
     """
     target = arrow_type(prop_type)
+    if isinstance(values.dtype, pd.ArrowDtype):  # a compact frame (see compact_frame): no conversion
+        arr = values.array.__arrow_array__()
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()
+        return arr if arr.type == target else pc.cast(arr, target)
     if prop_type == "STRING":
         try:
             return pa.array(values, type=target, from_pandas=True)
@@ -186,6 +191,17 @@ def _column_to_series(col: pa.ChunkedArray, prop_type: PropType) -> pd.Series:
     if prop_type in ("STRING[]", "DOUBLE[]"):
         return pd.Series(col.to_pylist(), dtype=object)
     raise StoreError(f"unknown property type {prop_type}")
+
+
+def compact_frame(frame: pd.DataFrame, kind: str, name: str) -> pd.DataFrame:
+    """``frame`` with exactly its schema columns as Arrow-backed columns (``pd.ArrowDtype``).
+
+    A frame of a million rows with text columns takes a few times less memory this way than
+    with Python string objects, and a store writes it without converting it again (see
+    :func:`series_to_arrow`). ``kind`` is ``"node"`` or ``"rel"``.
+    """
+    props = node_props(name) if kind == "node" else rel_props(name)
+    return frame_to_arrow(frame, props).to_pandas(types_mapper=pd.ArrowDtype)
 
 
 def arrow_to_frame(table: pa.Table, props: Sequence[tuple[str, PropType]]) -> pd.DataFrame:

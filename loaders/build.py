@@ -8,6 +8,8 @@ twice gives identical frames.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -17,6 +19,7 @@ import pyarrow.compute as pc
 
 from ringwatch.contract import TABLE_ORDER
 from ringwatch.graph.base import GraphFrames, conform
+from ringwatch.graph.frames import compact_frame
 from ringwatch.graph.schema import NODES, RELS
 from ringwatch.loaders.incremental import BaseGraph
 from ringwatch.loaders.values import arrow, byte_matrix, empty, hash64, hex64, isin, sort_order, to_str_series
@@ -227,6 +230,42 @@ def activity_ids(acts: pd.DataFrame) -> pd.Series:
     return ids
 
 
+class _Frames(dict[str, pd.DataFrame]):
+    """A dict of frames that compacts each frame as it is stored (when asked to)."""
+
+    def __init__(self, kind: str, compact: bool) -> None:
+        super().__init__()
+        self.kind, self.compact = kind, compact
+
+    def __setitem__(self, name: str, frame: pd.DataFrame) -> None:
+        super().__setitem__(name, compact_frame(frame, self.kind, name) if self.compact else frame)
+        if self.compact:
+            release_memory()
+
+
+def release_memory() -> None:
+    """Give freed memory back to the system: Arrow's pool and the C heap keep it otherwise.
+
+    A large load frees gigabytes of temporary columns; without this the process keeps them
+    mapped and the next step (the store's copy) adds on top.
+    """
+    pa.default_memory_pool().release_unused()
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _libc() -> ctypes.CDLL | None:
+    try:
+        lib = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        lib.malloc_trim  # noqa: B018  (glibc only)
+        return lib
+    except (OSError, AttributeError):
+        return None
+
+
+_LIBC = _libc()
+
+
 def _deaths_with_base(
     persons: pd.DataFrame,
     ident: pd.DataFrame,
@@ -323,6 +362,7 @@ def build_frames(
     inferred: pd.DataFrame | None,
     base: BaseGraph | None = None,
     id_person: pd.Series | None = None,
+    compact: bool = False,
 ) -> GraphFrames:
     """Build every node and relationship frame from the loaded rows of each table.
 
@@ -343,9 +383,14 @@ def build_frames(
     id_person
         ID number -> person_id of every identity known to the load (tonight's, inferred and
         stored ones looked up); needed with ``base``, to place tonight's deaths.
+    compact
+        Turn each frame into Arrow-backed columns as soon as it is built
+        (:func:`~ringwatch.graph.frames.compact_frame`): a few times less memory for a large
+        load; stores write such frames as they are. Default: the dtypes of
+        :func:`~ringwatch.graph.base.conform`.
     """
-    nodes: dict[str, pd.DataFrame] = {}
-    rels: dict[str, pd.DataFrame] = {}
+    nodes: dict[str, pd.DataFrame] = _Frames("node", compact)
+    rels: dict[str, pd.DataFrame] = _Frames("rel", compact)
 
     def get(name: str) -> pd.DataFrame | None:
         return clean.get(name)

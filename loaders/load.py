@@ -21,7 +21,7 @@ from ringwatch.alerts_io import FORMULA_PREFIXES, PLAIN_NUMBER, neutralise_cell
 from ringwatch.contract import TABLE_ORDER, TABLES
 from ringwatch.errors import RingwatchError
 from ringwatch.graph.base import GraphFrames
-from ringwatch.loaders.build import build_frames
+from ringwatch.loaders.build import build_frames, release_memory
 from ringwatch.loaders.incremental import BaseGraph, StoreLookup
 from ringwatch.loaders.reading import RawTable, find_table_files, read_table
 from ringwatch.loaders.tables import Cleaned, Context, TableReport, clean_table
@@ -87,6 +87,7 @@ def load_directory(
     encoding: str | None = None,
     progress: Progress | None = None,
     base: StoreLookup | None = None,
+    compact: bool = False,
 ) -> LoadResult:
     """Read every contract table in ``data_dir`` and build the graph frames.
 
@@ -112,6 +113,11 @@ def load_directory(
         ``payment_id``), address texts. The frames are then meant for
         ``bulk_load(mode="upsert")``; see :mod:`ringwatch.loaders.incremental`. Only key
         look-ups are made, never whole-table reads.
+    compact
+        Build Arrow-backed frames (``pd.ArrowDtype`` columns, see
+        :func:`~ringwatch.graph.frames.compact_frame`) instead of object columns: what a
+        large load into a store wants (a few times less memory); tests and analyses that
+        look at the frames keep the default.
 
     Returns
     -------
@@ -125,11 +131,15 @@ def load_directory(
         read and checked before any row is validated.
     """
     with _gc_paused():
-        return _load(Path(data_dir), encoding, progress, base)
+        return _load(Path(data_dir), encoding, progress, base, compact)
 
 
 def _load(
-    data_dir: Path, encoding: str | None, progress: Progress | None, store: StoreLookup | None
+    data_dir: Path,
+    encoding: str | None,
+    progress: Progress | None,
+    store: StoreLookup | None,
+    compact: bool = False,
 ) -> LoadResult:
     t0 = time.perf_counter()
     say = progress or (lambda _msg: None)
@@ -151,10 +161,14 @@ def _load(
             continue
         c = clean_table(raws.pop(name), ctx)
         cleaned[name] = c
+        if compact:
+            release_memory()
         if c.report.quarantined:
             say(f"{name}: {c.report.quarantined:,} rows quarantined")
     say("building graph frames")
-    frames = build_frames({k: v.frame for k, v in cleaned.items()}, ctx.inferred, base, ctx.person_map())
+    frames = build_frames(
+        {k: v.frame for k, v in cleaned.items()}, ctx.inferred, base, ctx.person_map(), compact=compact
+    )
     for name, c in cleaned.items():
         frames.meta[f"rows.{name}"] = str(c.report.loaded)
     result = LoadResult(

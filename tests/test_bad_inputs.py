@@ -173,6 +173,23 @@ CASES: dict[str, Case] = {
 }
 
 
+def base_pii() -> set[str]:
+    """Names, ID numbers, phones and account numbers of the base data (never in a message)."""
+    out: set[str] = set()
+    for table, column in (
+        ("persons", "name"),
+        ("identities", "id_number"),
+        ("phones", "phone"),
+        ("accounts", "account_no"),
+    ):
+        with (BASE / f"{table}.csv").open(encoding="utf-8", newline="") as fh:
+            out |= {r[column] for r in csv.DictReader(fh) if r[column]}
+    return out
+
+
+BASE_PII = base_pii()
+
+
 def materialise(case: str, dest: Path) -> Path:
     """Copy ``_base`` to ``dest``, then apply the case's files (or build a runtime case)."""
     name = case.split(" ")[0]
@@ -278,6 +295,7 @@ def test_case_exit_code_message_and_no_traceback(case: str, outcomes: dict[str, 
     text = got.proc.stdout + got.proc.stderr
     assert "Traceback" not in text and "internal error" not in text, text[-2000:]
     assert got.proc.returncode == spec.exit_code, text[-2000:]
+    assert not [v for v in BASE_PII if v in text], "a message quotes a name, ID number, phone or account"
     if spec.exit_code == 2:
         flat = " ".join(got.proc.stderr.split())  # rich may wrap long messages
         for part in spec.message:
@@ -444,3 +462,16 @@ def test_corpus_figures(outcomes: dict[str, Outcome]) -> None:
             quarantined += len(quarantine_rows(got.out, table))
     assert rows_in - loaded - quarantined == 0
     assert len(CASES) >= 40 and quarantined >= 50
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="core/cli.py prints error messages as Rich markup: '[/]' in a path crashes the error "
+    "handler (Traceback, exit 1) and '[bold]' is swallowed; fix: rich.markup.escape() the text in "
+    "_fail() and in the progress/quarantine lines. Remove this mark then.",
+)
+def test_markup_characters_in_a_path_are_printed_as_text(tmp_path: Path) -> None:
+    missing = tmp_path / "exports[/]2024"
+    res = run_cli("load", str(missing), "--store", str(tmp_path / "s.lbug"))
+    assert "Traceback" not in res.stderr
+    assert res.returncode == 2 and "exports[/]2024" in res.stderr

@@ -525,3 +525,20 @@ def test_errors_on_bad_input_do_not_quote_values(tmp_path: Path) -> None:
     assert res.returncode == 2 and "persons.csv" in res.stderr
     first_row = (data / "persons.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
     assert not [v for v in first_row if len(v) >= 2 and v in res.stderr]
+
+
+def test_graph_export_keeps_hostile_strings_as_exact_data(hostile: Path, tmp_path: Path) -> None:
+    """The neo4j-admin export is input for a database import, not a spreadsheet: values stay exact
+    (a formula prefix is not neutralised there, or the imported graph would differ)."""
+    import csv
+
+    from ringwatch.graph.export import export_neo4j_admin
+
+    with open_store(pipeline.fresh_store_path(hostile), read_only=True) as st:
+        export_neo4j_admin(st, tmp_path / "export")
+    header = (tmp_path / "export" / "Person_header.csv").read_text(encoding="utf-8").strip().split(",")
+    with (tmp_path / "export" / "Person.csv").open(encoding="utf-8", newline="") as fh:
+        names = {r[0]: r[header.index("name")] for r in csv.reader(fh)}
+    assert names[HOST_PERSON] == "'; MATCH (n) DETACH DELETE n; //"
+    assert names["P007"] == "+1+1" and names["P011"] == "-2+3"
+    assert names["P010"] == "`Person` {name: $x}) SET n.admin = true //"
