@@ -10,7 +10,7 @@ DEMO_PERSONS ?= 20000
 DEMO_SEED ?= 7
 PORT ?= 8501
 
-.PHONY: relink demo test install lint typecheck pytest clean browser-deps
+.PHONY: relink demo test install lint typecheck audit pytest clean browser-deps
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -37,7 +37,11 @@ typecheck: install
 pytest: install
 	$(BIN)/python -m pytest -q
 
-test: lint typecheck browser-deps pytest
+# known-vulnerability scan of the installed dependencies (see docs/RELIABILITY.md for what it can check here)
+audit: install
+	$(BIN)/pip-audit --skip-editable --progress-spinner off
+
+test: lint typecheck audit browser-deps pytest
 
 # headless Chromium for the browser test (Debian package; the test skips when it is missing)
 browser-deps:

@@ -21,6 +21,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.table import Table
 
 from . import __version__
@@ -28,7 +29,7 @@ from .alerts_io import read_alerts
 from .config import load_settings
 from .errors import InputError, RingwatchError
 
-err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 120)
+err = Console(stderr=True, highlight=False, markup=False, width=None if sys.stderr.isatty() else 120)
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -75,7 +76,7 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def _fail(exc: BaseException, code: int) -> NoReturn:
-    err.print(f"[bold red]error:[/] {exc}", markup=True)
+    err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True)
     raise typer.Exit(code)
 
 
@@ -103,7 +104,7 @@ def _progress() -> Callable[[str], None]:
     t0 = time.perf_counter()
 
     def report(msg: str) -> None:
-        err.print(f"[dim]{time.perf_counter() - t0:7.1f}s[/] {msg}", markup=True)
+        err.print(f"[dim]{time.perf_counter() - t0:7.1f}s[/] {escape(msg)}", markup=True)
 
     return report
 
@@ -335,7 +336,7 @@ def summary(
             t.add_row(
                 name, f"{d['red']:.0f}", f"{d['orange']:.0f}", f"{d['yellow']:.0f}", f"{d['amount']:,.2f}"
             )
-        print_console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
+        print_console = Console(highlight=False, markup=False, width=None if sys.stdout.isatty() else 140)
         print_console.print(t)
         for a in alerts[:top]:
             print_console.print(
@@ -378,7 +379,7 @@ def diff(
                 doc["closed"] = d.closed
             typer.echo(json.dumps(doc, ensure_ascii=False))
             return
-        con = Console(highlight=False)
+        con = Console(highlight=False, markup=False)
         line = f"new {len(d.new)}, gone {len(d.gone)}, changed {len(d.changed)}, unchanged {d.unchanged}"
         if closed is not None:
             line += f", reopened {len(d.reopened)}, closed (no new evidence) {d.closed}"
@@ -441,7 +442,7 @@ def demo(
             from ringwatch.synth.quality import load_jsonl, score
 
             table = score(read_alerts(out / "alerts.jsonl"), load_jsonl(truth))
-            Console(highlight=False).print(table.to_string(index=False))
+            Console(highlight=False, markup=False).print(table.to_string(index=False))
         except ImportError:  # pragma: no cover - quality module ships with synth
             pass
         if serve:

@@ -328,7 +328,9 @@ def run_fresh(
     """
     building = store_path.with_name("." + store_path.name + ".building")
     with store_lock(str(store_path), lock_wait):
-        remove_embedded_store(building)  # leftovers of a killed run
+        # leftovers of a killed run: the half-built store and its replace/shadow/wal/lock files
+        for leftover in sorted(building.parent.glob(building.name + "*")):
+            remove_embedded_store(leftover)
         loaded = load(
             data_dir,
             str(building),

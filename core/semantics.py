@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .contract import DEFAULT_PENSION_AGE
 
@@ -213,48 +215,85 @@ def life_traces(view: GraphView) -> pd.DataFrame:
     return out
 
 
+def _arrow_keys(s: pd.Series) -> pa.Array:
+    """A string key column as an Arrow array (zero-copy for Arrow-backed columns)."""
+    arr = pa.array(s.array) if isinstance(s.dtype, pd.StringDtype) else pa.array(s.to_numpy(dtype=object))
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr if arr.type in (pa.string(), pa.large_string()) else arr.cast(pa.large_string())
+
+
+def _unify(arrays: list[pa.Array]) -> list[pa.Array]:
+    """``arrays`` with one string type: ``string`` when all are, else ``large_string``."""
+    if all(a.type == pa.string() for a in arrays):
+        return arrays
+    return [a.cast(pa.large_string()) for a in arrays]
+
+
 def last_life_trace(view: GraphView, ref: date) -> pd.DataFrame:
     """Latest life trace on or before ``ref`` per person: ``person_id``, ``last_trace``, ``source``.
 
     Ties on the date go to the source name that sorts first. Vectorised over integer person
-    codes (no string sorts or merges), so it stays fast at millions of traces.
+    codes: one Arrow hash lookup for all identity-keyed sources and one for all person-keyed
+    sources, then numpy group maxima (no string sorts or merges), so it stays fast at
+    millions of traces.
     """
     ident = view.nodes("Identity", ["id_number", "person_id"])
-    person_ids = pd.Index(
-        pd.unique(pd.concat([view.nodes("Person", ["person_id"])["person_id"], ident["person_id"]]).dropna())
-    )
-    id_to_code = pd.Series(person_ids.get_indexer(ident["person_id"]), index=pd.Index(ident["id_number"]))
-    id_to_code = id_to_code[~id_to_code.index.duplicated()]
+    ident_person = _arrow_keys(ident["person_id"])
+    everyone = _unify([_arrow_keys(view.nodes("Person", ["person_id"])["person_id"]), ident_person])
+    person_arrow = pc.drop_null(pc.unique(pa.chunked_array(everyone)))
+    if isinstance(person_arrow, pa.ChunkedArray):
+        person_arrow = person_arrow.combine_chunks()
+    ident_person, person_arrow = _unify([ident_person, person_arrow])
+    person_ids = np.asarray(person_arrow.to_numpy(zero_copy_only=False), dtype=object)
+    # person code of every identity row (-1: no person); an ID number listed twice maps by its first row
+    ident_code = pc.index_in(ident_person, value_set=person_arrow)
+    ident_code = np.asarray(ident_code.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    ident_keys = _arrow_keys(ident["id_number"])
     n = len(person_ids)
     never = np.iinfo(np.int64).min
-    best = np.full(n, never, dtype=np.int64)
-    best_src = np.full(n, -1, dtype=np.int64)
     limit = int(np.datetime64(ref, "us").astype(np.int64))
     sources: list[str] = []
+    keys: dict[bool, list[pa.Array]] = {True: [], False: []}
+    days: dict[bool, list[np.ndarray]] = {True: [], False: []}
+    srcs: dict[bool, list[np.ndarray]] = {True: [], False: []}
     for source, key, when, by_identity in _trace_parts(view):
         if source not in sources:
             sources.append(source)
         if not len(key):
             continue
-        days = pd.to_datetime(when).astype("datetime64[us]").to_numpy().astype(np.int64)
-        keys = key.to_numpy(dtype=object)
-        codes = id_to_code.reindex(keys).to_numpy() if by_identity else person_ids.get_indexer(keys)
-        ok = (days != np.iinfo(np.int64).min) & (days <= limit) & ~pd.isna(codes)
-        if not ok.any():
+        d = pd.to_datetime(when).astype("datetime64[us]").to_numpy().astype(np.int64)
+        d = np.where((d != never) & (d <= limit), d, never)  # no date or after ref: no trace
+        keys[by_identity].append(_arrow_keys(key))
+        days[by_identity].append(d)
+        srcs[by_identity].append(np.full(len(d), sources.index(source), dtype=np.int8))
+    codes_l: list[np.ndarray] = []
+    for by_identity, value_set in ((True, ident_keys), (False, person_arrow)):
+        if not keys[by_identity]:
             continue
-        c = codes[ok].astype(np.int64)
-        ok_c = c >= 0
-        c, d = c[ok_c], days[ok][ok_c]
-        per = pd.Series(d).groupby(c).max()
-        idx = per.index.to_numpy()
-        vals = per.to_numpy()
-        better = vals > best[idx]  # strictly later: an earlier-named source keeps a tie
-        best[idx[better]] = vals[better]
-        best_src[idx[better]] = sources.index(source)
+        *parts, value_set = _unify([*keys[by_identity], value_set])
+        found = pc.index_in(pa.chunked_array(parts), value_set=value_set).fill_null(-1)
+        pos = np.asarray(found.to_numpy(), dtype=np.int64)
+        if by_identity:
+            pos = np.where(pos >= 0, ident_code[np.maximum(pos, 0)], -1)
+        codes_l.append(pos)
+    days_l = [a for b in (True, False) for a in days[b]]
+    srcs_l = [a for b in (True, False) for a in srcs[b]]
+    best = np.full(n, never, dtype=np.int64)
+    best_src = np.full(n, len(sources), dtype=np.int64)
+    if codes_l:
+        c = np.concatenate(codes_l)
+        d = np.concatenate(days_l)
+        s = np.concatenate(srcs_l)
+        hit = (c >= 0) & (d != never)
+        c, d, s = c[hit], d[hit], s[hit]
+        np.maximum.at(best, c, d)
+        top = d == best[c]  # an earlier-named source keeps a tie
+        np.minimum.at(best_src, c[top], s[top])
     has = best != never
     out = pd.DataFrame(
         {
-            "person_id": person_ids.to_numpy(dtype=object)[has],
+            "person_id": person_ids[has],
             "last_trace": pd.to_datetime(best[has].astype("datetime64[us]")),
             "source": np.asarray(sources, dtype=object)[best_src[has]]
             if has.any()

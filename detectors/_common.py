@@ -119,6 +119,8 @@ def group_lists(frame: pd.DataFrame, key: str, value: str) -> dict[str, list[str
 def with_receiver(view: GraphView, benefits: pd.DataFrame) -> pd.DataFrame:
     """``benefits`` with a missing ``id_number`` filled from the benefit's first ``RECEIVES`` edge."""
     rec = view.rels("RECEIVES", ["src", "dst"]).rename(columns={"src": "rec_id", "dst": "benefit_id"})
+    # only benefits without an id_number take the edge: look those up alone (keeps edge order)
+    rec = rec[rec["benefit_id"].isin(benefits.loc[benefits["id_number"].isna(), "benefit_id"])]
     ben = benefits.merge(rec.drop_duplicates("benefit_id"), on="benefit_id", how="left")
     ben["id_number"] = ben["id_number"].where(ben["id_number"].notna(), ben["rec_id"])
     return ben.drop(columns="rec_id")

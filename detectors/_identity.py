@@ -94,6 +94,10 @@ SCHEME_TEXT: dict[str, str] = {
 # -- arrays ------------------------------------------------------------------------------------
 def obj(values: pd.Series | np.ndarray | Sequence[Any]) -> np.ndarray:
     """A column as a numpy object array, missing values as ``None``."""
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.StringDtype):
+        out = values.to_numpy(dtype=object)  # a new array; the null mask comes from Arrow, cheaply
+        out[values.isna().to_numpy(dtype=bool)] = None
+        return out
     if isinstance(values, pd.Series):
         arr = values.to_numpy() if values.dtype == object else values.to_numpy(dtype=object)
     else:
@@ -158,8 +162,27 @@ def unique_ints(values: np.ndarray) -> np.ndarray:
     return v[np.r_[True, v[1:] != v[:-1]]] if len(v) else v
 
 
+def _arrow_str(values: np.ndarray) -> pa.Array | None:
+    """``values`` as an Arrow string array (missing values null), ``None`` if not all strings."""
+    try:
+        return pa.array(values, type=pa.large_string(), from_pandas=True)
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        return None
+
+
 def lookup(index_values: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Position of each of ``values`` in ``index_values`` (unique), ``-1`` when absent."""
+    """Position of each of ``values`` in ``index_values`` (unique), ``-1`` when absent.
+
+    String keys go through Arrow's hash kernel (``index_in``), other keys through a joint
+    factorisation. Should ``index_values`` repeat a value, its last position wins either way.
+    """
+    index_values = np.asarray(index_values)
+    a_index, a_values = _arrow_str(index_values[::-1]), _arrow_str(np.asarray(values))
+    if a_index is not None and a_values is not None:
+        # index_in finds the first match in the reversed index: the last position in the index
+        found = pc.index_in(a_values, value_set=a_index, skip_nulls=True).fill_null(-1)
+        rev = np.asarray(found.to_numpy(zero_copy_only=False), dtype=np.int64)
+        return np.where(rev >= 0, len(index_values) - 1 - rev, -1)
     (ci, cv), _ = factorize([index_values, values])
     pos = np.full(int(max(ci.max(initial=-1), cv.max(initial=-1))) + 1, -1, dtype=np.int64)
     ok = ci >= 0
@@ -328,21 +351,30 @@ def person_benefits(view: GraphView, id_numbers: np.ndarray | None = None) -> pd
     pos = lookup(obj(ip["id_number"]), idn[sel])
     has_person = pos >= 0
     sel = sel[has_person]
+    bs = b.iloc[sel]  # only the selected rows are converted
+    scheme = obj(bs["scheme"])
     out = frame(
         {
             "benefit_id": bid[sel],
             "id_number": idn[sel],
             "person_id": obj(ip["person_id"])[pos[has_person]],
-            "scheme": obj(b["scheme"])[sel],
-            "kind": benefit_kinds(obj(b["scheme"])[sel]),
-            "region_code": obj(b["region_code"])[sel],
-            "start_date": pd.to_datetime(b["start_date"], errors="coerce").to_numpy()[sel],
-            "end_date": pd.to_datetime(b["end_date"], errors="coerce").to_numpy()[sel],
-            "account_no": obj(b["account_no"])[sel],
+            "scheme": scheme,
+            "kind": benefit_kinds(scheme),
+            "region_code": obj(bs["region_code"]),
+            "start_date": _dates(b["start_date"], sel),
+            "end_date": _dates(b["end_date"], sel),
+            "account_no": obj(bs["account_no"]),
         }
     )
     out = out.drop_duplicates("benefit_id")
     return out.iloc[string_order(obj(out["benefit_id"]))].reset_index(drop=True)
+
+
+def _dates(column: pd.Series, sel: np.ndarray) -> np.ndarray:
+    """``column`` as datetimes (unparseable: NaT) at the row positions ``sel``."""
+    if pd.api.types.is_datetime64_dtype(column.dtype):
+        return column.to_numpy()[sel]  # already datetimes: convert the selected rows only
+    return pd.to_datetime(column, errors="coerce").to_numpy()[sel]
 
 
 def paid_by_month(view: GraphView, benefit_ids: Sequence[str] | np.ndarray | None = None) -> pd.DataFrame:

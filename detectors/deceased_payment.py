@@ -98,7 +98,9 @@ def payments_after_death(view: GraphView, ctx: DetectContext) -> pd.DataFrame:
         cutoff=[semantics.add_months(semantics.month_of(pd.Timestamp(d)), 1) for d in deaths["death_date"]]
     )
     ident = view.nodes("Identity", ["id_number", "person_id"])
-    ben = with_receiver(view, view.nodes("Benefit", ["benefit_id", "id_number", "scheme"]))
+    ident = ident[ident["person_id"].isin(deaths["person_id"])]  # the dead's numbers only
+    ben = view.nodes("Benefit", ["benefit_id", "id_number", "scheme"])
+    ben = with_receiver(view, ben[ben["id_number"].isin(ident["id_number"]) | ben["id_number"].isna()])
     ben = ben.merge(ident, on="id_number", how="inner")
     ben = ben.merge(deaths, on="person_id", how="inner")
     if ben.empty:

@@ -113,9 +113,19 @@ def detect(view: GraphView, ctx: DetectContext) -> list[Alert]:
     if pairs.empty:
         return []
     amount_by_grp = doubtful.groupby("grp")["amount"].sum()
+    # records and doubtful months split by group once, not filtered per group
+    pairs = pairs.reset_index(drop=True)
+    recs = cast(list[dict[str, Any]], pairs.to_dict("records"))
+    at = pd.DataFrame({"grp": pairs["grp"], "i": np.arange(len(pairs))})
+    by_grp = {g: d for g, d in idt.groups(doubtful, "grp")}
     return [
-        _alert(gp, links, float(amount_by_grp.get(g, 0.0)), doubtful[doubtful["grp"] == g])
-        for g, gp in idt.groups(pairs, "grp")
+        _alert(
+            [recs[i] for i in gi["i"].tolist()],
+            links,
+            float(amount_by_grp.get(g, 0.0)),
+            by_grp.get(g, doubtful.iloc[:0]),
+        )
+        for g, gi in idt.groups(at, "grp")
     ]
 
 
@@ -231,8 +241,7 @@ def _start_key(start: pd.Series, first_mo: np.ndarray) -> np.ndarray:
 
 
 # -- one alert ------------------------------------------------------------------------------------
-def _alert(gp: pd.DataFrame, links: pd.DataFrame, amount: float, doubtful: pd.DataFrame) -> Alert:
-    recs = cast(list[dict[str, Any]], gp.to_dict("records"))
+def _alert(recs: list[dict[str, Any]], links: pd.DataFrame, amount: float, doubtful: pd.DataFrame) -> Alert:
     persons = sorted({r["person_id1"] for r in recs} | {r["person_id2"] for r in recs})
     identities = sorted({r["id_number1"] for r in recs} | {r["id_number2"] for r in recs})
     benefits = sorted({r["benefit_id1"] for r in recs} | {r["benefit_id2"] for r in recs})

@@ -60,6 +60,7 @@ import pandas as pd
 from ringwatch.contract import PENSION_SCHEMES
 from ringwatch.graph.base import GraphView
 
+from . import _identity as idt
 from ._common import Params, clip01, iso_day, tail4
 from .base import Alert, DetectContext, register
 from .evidence import lit_list
@@ -105,14 +106,25 @@ def enrolments(view: GraphView, ctx: DetectContext) -> pd.DataFrame:
         kind="mergesort",
     )
     emp = emp.drop_duplicates(["employer_id", "id_number"], keep="first")
+    emp = emp.reset_index(drop=True)
+    # birth date of the enrolled number: Identity.id_birth_date, else the person's birth date
     ident = view.nodes("Identity", ["id_number", "person_id", "id_birth_date"])
-    pers = view.nodes("Person", ["person_id", "birth_date"])
-    ib = ident.merge(pers, on="person_id", how="left")
-    ib["birth"] = pd.to_datetime(ib["id_birth_date"]).fillna(pd.to_datetime(ib["birth_date"]))
-    emp = emp.merge(ib.loc[:, ["id_number", "birth"]], on="id_number", how="left")
+    ipos = idt.lookup(idt.obj(ident["id_number"]), idt.obj(emp["id_number"]))
+    ident = ident.iloc[ipos[ipos >= 0]]
+    ib = pd.to_datetime(ident["id_birth_date"]).astype("datetime64[us]").to_numpy(copy=True)
+    gap = np.isnat(ib)
+    if gap.any():
+        pers = view.nodes("Person", ["person_id", "birth_date"])
+        ppos = idt.lookup(idt.obj(pers["person_id"]), idt.obj(ident["person_id"])[gap])
+        pb = pd.to_datetime(pers["birth_date"]).astype("datetime64[us]").to_numpy()
+        ib[gap] = np.where(
+            ppos >= 0, pb[np.maximum(ppos, 0)] if len(pb) else np.datetime64("NaT"), np.datetime64("NaT")
+        )
+    birth = np.full(len(emp), np.datetime64("NaT"), dtype="datetime64[us]")
+    birth[ipos >= 0] = ib
     start = pd.to_datetime(emp["start_date"])
     end = pd.to_datetime(emp["end_date"]).fillna(pd.Timestamp(ctx.ref_date))
-    age = (start - pd.to_datetime(emp["birth"])).dt.days / DAYS_PER_YEAR
+    age = (start - pd.Series(birth, index=emp.index)).dt.days / DAYS_PER_YEAR
     tenure = ((end - start).dt.days / DAYS_PER_MONTH).clip(lower=0)
     out = pd.DataFrame(
         {
@@ -209,8 +221,18 @@ def employer_links(employers: pd.DataFrame) -> tuple[dict[str, list[str]], dict[
     by_addr: dict[str, list[str]] = {}
     addr = e.dropna(subset=["address_key"])
     addr = addr[addr["address_key"].astype(str).str.len() > 0]
-    for _, grp in addr.groupby("address_key", sort=True):
-        members = sorted(grp["employer_id"].astype(str))
+    # one sort by (address key, employer) and a split, not one frame per address group
+    a = pd.DataFrame(
+        {
+            "k": addr["address_key"].to_numpy(dtype=object),
+            "e": addr["employer_id"].astype(str).to_numpy(dtype=object),
+        }
+    ).sort_values(["k", "e"], kind="mergesort")
+    keys, emps = a["k"].to_numpy(dtype=object), a["e"].tolist()
+    cuts = np.flatnonzero(keys[1:] != keys[:-1]) + 1 if len(keys) else np.zeros(0, dtype=np.int64)
+    bounds = [0, *cuts.tolist(), len(keys)]
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        members = emps[lo:hi]
         if 1 < len(members) <= 50:  # a shared office building is context, not a link
             for k in members:
                 by_addr[k] = [x for x in members if x != k]

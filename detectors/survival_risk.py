@@ -70,11 +70,13 @@ def open_pensions(view: GraphView, ctx: DetectContext, paid_within_months: int =
     end_ok = ben["end_date"].isna() | (ben["end_date"] >= ref)
     ben = with_receiver(view, ben[start_ok & end_ok])
     ident = view.nodes("Identity", ["id_number", "person_id", "death_date"])
-    ben = ben.merge(ident, on="id_number", how="inner")
     # skip the dead: §4 death on the person (any of their numbers) or on the identity
     dead = set(ctx.deaths["person_id"]) | set(ident.loc[ident["death_date"].notna(), "person_id"])
+    ident = ident[ident["id_number"].isin(ben["id_number"])]  # the pensions' numbers only
+    ben = ben.merge(ident, on="id_number", how="inner")
     ben = ben[~ben["person_id"].isin(dead)]
-    paid = view.rels("PAID_TO", ["src", "last_month"]).dropna(subset=["last_month"])
+    paid = view.rels("PAID_TO", ["src", "last_month"])
+    paid = paid[paid["src"].isin(ben["benefit_id"])].dropna(subset=["last_month"])
     paid = paid.assign(last_month=paid["last_month"].astype(str))
     last = paid.sort_values(["src", "last_month"], kind="mergesort").drop_duplicates("src", keep="last")
     last = last.rename(columns={"src": "benefit_id"})

@@ -128,6 +128,19 @@ def _scalar(conn: ladybug.Connection, query: str, params: dict[str, Any] | None 
     return rows[0][0] if rows else None
 
 
+def storage_arrow_type(t: pa.DataType) -> pa.DataType:
+    """The Arrow type a column is copied as (``DOUBLE[]`` lists as text, see ``ladybug_cypher.STORAGE_TYPES``)."""
+    if pa.types.is_list(t) and pa.types.is_floating(t.value_type):
+        return pa.list_(pa.string())
+    return t
+
+
+def _pair_keys(src: pa.Array | pa.ChunkedArray, dst: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """``src\\x00dst`` per row (endpoint pairs as one comparable string)."""
+    out = pc.binary_join_element_wise(pc.cast(src, pa.string()), pc.cast(dst, pa.string()), "\x00")
+    return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
+
+
 def _unique_strings(values: Sequence[str] | pa.Array | pa.ChunkedArray) -> pa.Array:
     """Distinct non-null, non-empty values as an Arrow string array."""
     arr = (
@@ -322,9 +335,9 @@ class LadybugStore(GraphStore):
 
     def _check_schema(self, conn: ladybug.Connection) -> None:
         expected: dict[str, list[tuple[str, str]]] = {
-            nt.label: [(c, t) for c, t in nt.props] for nt in ALL_NODES.values()
+            nt.label: [(c, cy.storage_type(t)) for c, t in nt.props] for nt in ALL_NODES.values()
         }
-        expected.update({rt.type: [(c, t) for c, t in rt.props] for rt in RELS.values()})
+        expected.update({rt.type: [(c, cy.storage_type(t)) for c, t in rt.props] for rt in RELS.values()})
         expected[FLAGS] = []
         for table, cols in expected.items():
             found = [(str(r[0]), str(r[1])) for r in _execute(conn, cy.table_info(table)).get_all()]
@@ -449,10 +462,10 @@ class LadybugStore(GraphStore):
         self._create_schema(conn)
         for lbl in NODES:
             if lbl in node_tables and node_tables[lbl].num_rows:
-                _execute(node_conn, cy.copy_node(lbl), {"data": node_tables[lbl]})
+                _execute(node_conn, cy.copy_node(lbl), {"data": self._storage(node_tables[lbl])})
         for rel in RELS:
             if rel in rel_tables and rel_tables[rel].num_rows:
-                _execute(conn, cy.copy_rel(rel), {"data": rel_tables[rel]})
+                _execute(conn, cy.copy_rel(rel), {"data": self._storage(rel_tables[rel])})
         loaded = ",".join(t for t in TABLE_ORDER if t in frames.loaded_tables)
         self._set_meta(conn, {**frames.meta, "loaded_tables": loaded})
 
@@ -533,36 +546,73 @@ class LadybugStore(GraphStore):
         schema = arrow_schema(props)
         new = new.cast(schema)
         new_keys = pc.unique(merge_keys(new, rel))
+        total = int(_scalar(conn, cy.count_rels(rel)) or 0)
+        big = max(self.rebuild_min_edges, total // 20)
+        if total and len(new_keys) >= big:
+            self._rebuild_edges(rel, new, new_keys)  # most of the table changes: rewrite it
+            return
+        keys = REL_MERGE_KEYS[rel]
         with self._reading() as rconn:
-            old = self._stored_edges(rconn, rel, new, REL_MERGE_KEYS[rel])
-        old = old.filter(pc.is_in(merge_keys(old, rel), value_set=new_keys))
+            cand = self._stored_edges(rconn, rel, new, keys)
+        old = cand.filter(pc.is_in(merge_keys(cand, rel), value_set=new_keys))
         if not old.num_rows:
-            _execute(conn, cy.copy_rel(rel), {"data": new})
+            _execute(conn, cy.copy_rel(rel), {"data": self._storage(new)})
             return
         by = sort_columns("rel", rel, props)
         if old.num_rows == new.num_rows and sort_arrow(old, by).equals(sort_arrow(new, by)):
             return  # exactly these edges are stored already
         pairs = pa.table({"s": old.column("src"), "d": old.column("dst")}).group_by(["s", "d"]).aggregate([])
-        around = self._typed(_execute(conn, cy.rels_between(rt), {"data": pairs}).get_as_arrow(), schema)
-        total = int(_scalar(conn, cy.count_rels(rel)) or 0)
-        if around.num_rows >= max(self.rebuild_min_edges, total // 20):
-            # deleting many edges is slow: keep the others, rebuild the table, copy all at once
-            full = self._typed(_execute(conn, cy.rel_projection(rt, props)).get_as_arrow(), schema)
-            keep = full.filter(pc.invert(pc.is_in(merge_keys(full, rel), value_set=new_keys)))
-            del full
-            merged = pa.concat_tables([keep, new])
-            _execute(conn, cy.drop_table(rel))
-            _execute(conn, cy.create_rel_table(rt))
-            if merged.num_rows:
-                _execute(conn, cy.copy_rel(rel), {"data": merged})
+        if not ("src" in keys or "dst" in keys):
+            # found by a property: read every edge of the pairs' sources
+            with self._reading() as rconn:
+                cand = self._typed(
+                    _execute(
+                        rconn, cy.rels_by_source_keys(rt), {"data": pa.table({"k": pairs.column("s")})}
+                    ).get_as_arrow(),
+                    schema,
+                )
+        # the candidates hold every edge of their sources (or targets), so of these pairs too
+        around = cand.filter(
+            pc.is_in(
+                _pair_keys(cand.column("src"), cand.column("dst")),
+                value_set=_pair_keys(pairs.column("s"), pairs.column("d")),
+            )
+        )
+        if around.num_rows >= big:
+            self._rebuild_edges(rel, new, new_keys)
             return
         keep = around.filter(pc.invert(pc.is_in(merge_keys(around, rel), value_set=new_keys)))
         _execute(conn, cy.delete_rels_between(rt), {"data": pairs})
-        _execute(conn, cy.copy_rel(rel), {"data": pa.concat_tables([keep, new])})
+        _execute(conn, cy.copy_rel(rel), {"data": self._storage(pa.concat_tables([keep, new]))})
+
+    def _rebuild_edges(self, rel: str, new: pa.Table, new_keys: pa.Array) -> None:
+        """Rewrite the ``rel`` table: stored edges without a new merge key, then ``new``.
+
+        Deleting many edges one statement at a time is slow in LadybugDB; one projection, a
+        drop and one ``COPY`` is not.
+        """
+        conn = self._writer()
+        rt = RELS[rel]
+        props = rel_props(rel)
+        full = self._typed(_execute(conn, cy.rel_projection(rt, props)).get_as_arrow(), arrow_schema(props))
+        keep = full.filter(pc.invert(pc.is_in(merge_keys(full, rel), value_set=new_keys)))
+        del full
+        merged = pa.concat_tables([keep, new])
+        _execute(conn, cy.drop_table(rel))
+        _execute(conn, cy.create_rel_table(rt))
+        if merged.num_rows:
+            _execute(conn, cy.copy_rel(rel), {"data": self._storage(merged)})
 
     @staticmethod
     def _typed(table: pa.Table, schema: pa.Schema) -> pa.Table:
+        """A query result with the schema's column names and types (stored types converted back)."""
         return table.rename_columns(schema.names).cast(schema)
+
+    @staticmethod
+    def _storage(table: pa.Table) -> pa.Table:
+        """``table`` with the column types the store keeps (see :func:`storage_arrow_type`)."""
+        target = pa.schema([pa.field(f.name, storage_arrow_type(f.type)) for f in table.schema])
+        return table if target == table.schema else table.cast(target)
 
     def _stored_edges(
         self, conn: ladybug.Connection, rel: str, new: pa.Table, keys: Sequence[str]
@@ -743,7 +793,7 @@ class LadybugStore(GraphStore):
                 return pd.DataFrame(index=pd.RangeIndex(n))
             else:
                 table = _execute(conn, cy.rel_projection(rt, props)).get_as_arrow()
-        table = table.rename_columns([c for c, _ in props])
+        table = self._typed(table, arrow_schema(props))
         table = sort_arrow(table, sort_columns("rel", rel_type, props))
         return arrow_to_frame(table, props)
 

@@ -19,6 +19,9 @@ WRITE_WORDS: frozenset[str] = frozenset(
     {
         "CREATE",
         "MERGE",
+        "DEALLOCATE",  # Neo4j 5 server administration
+        "REALLOCATE",
+        "DRYRUN",
         "SET",
         "DELETE",
         "DETACH",

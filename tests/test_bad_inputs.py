@@ -464,12 +464,6 @@ def test_corpus_figures(outcomes: dict[str, Outcome]) -> None:
     assert len(CASES) >= 40 and quarantined >= 50
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core/cli.py prints error messages as Rich markup: '[/]' in a path crashes the error "
-    "handler (Traceback, exit 1) and '[bold]' is swallowed; fix: rich.markup.escape() the text in "
-    "_fail() and in the progress/quarantine lines. Remove this mark then.",
-)
 def test_markup_characters_in_a_path_are_printed_as_text(tmp_path: Path) -> None:
     missing = tmp_path / "exports[/]2024"
     res = run_cli("load", str(missing), "--store", str(tmp_path / "s.lbug"))

@@ -214,11 +214,6 @@ def test_what_only_the_guard_stops(hostile: Path, tmp_path: Path) -> None:
         assert ro.counts()["Person"] > 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="graph/readonly.py WRITE_WORDS lacks Neo4j 5 server admin commands DEALLOCATE/REALLOCATE "
-    "(the server's READ mode still refuses them); remove this mark when they are added",
-)
 @pytest.mark.parametrize(
     "cypher",
     ["DEALLOCATE DATABASES FROM SERVERS 'server-1'", "REALLOCATE DATABASES", "DRYRUN REALLOCATE DATABASES"],
@@ -233,8 +228,9 @@ CYPHER = re.compile(
     r"\b(MATCH|RETURN|MERGE|UNWIND|CREATE|DELETE|DETACH|CALL|COPY|WHERE|LOAD|DROP|ALTER|SET|YIELD)\b"
 )
 #: calls whose result is safe to put in Cypher text: identifier quoting (raises unless a plain
-#: identifier), escaped string literals for evidence queries, integers
-SAFE_CALLS = {"q", "lit", "lit_list", "int", "len"}
+#: identifier), escaped string literals for evidence queries, integers, the LadybugDB column
+#: type of a schema property type
+SAFE_CALLS = {"q", "lit", "lit_list", "int", "len", "storage_type"}
 #: iterables whose items are schema names or types (comprehension variables over them are safe)
 SCHEMA_ITERABLES = re.compile(
     r"^(nt|rt|src|dst|a|m|\w*NODE\w*)\.(props|columns|key)$|^(\w+\.)?(NODES|RELS|ALL_NODES|MEMBER_LABELS)\b"
