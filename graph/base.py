@@ -209,9 +209,10 @@ class GraphStore(abc.ABC):
         """Write a frame bundle.
 
         ``replace`` empties the store first; ``upsert`` merges by node key (properties of
-        existing nodes are overwritten by non-null new values) and replaces the
-        relationships whose source rows are present (idempotent). Returns counts written
-        per label/type.
+        existing nodes are overwritten by non-null new values) and replaces stored
+        relationships by each type's merge key (a claim by ``claim_id``, a benefit's payments
+        by benefit, …; see ``graph/frames.py``), keeping the rest (idempotent). Returns
+        counts written per label/type.
         """
 
     @abc.abstractmethod

@@ -19,12 +19,20 @@ Concurrency facts this module is built on (verified on ladybug 0.22):
   ``BEGIN TRANSACTION READ ONLY`` instead of opening its own handle;
 * a ``replace`` load builds the new graph in a fresh file beside the store and renames it
   over the store: readers see the old graph or the new one, never a half-loaded store.
-  ``upsert`` loads write in place, statement by statement.
+  An ``upsert`` load (a nightly increment) merges into a copy of the checkpointed store
+  file and renames the copy over the store in the same way (all or nothing; one file copy).
 
-Two LadybugDB 0.22 defects are worked around: node ``COPY`` into a ``STRING`` primary key
+Upserts find the stored edges a new row replaces by key look-ups (``LOAD FROM`` an Arrow
+table of keys joined on a primary key or a property), delete them per endpoint pair and
+``COPY`` the new edges; a relationship type most of whose edges change is rewritten whole.
+
+Three LadybugDB 0.22 defects are worked around: node ``COPY`` into a ``STRING`` primary key
 can deadlock with several threads (seen with 150k long Chinese address keys, from Arrow and
-from CSV), so node copies and updates run single-threaded; and the buffer pool defaults to
-80% of RAM, so it is capped (see :func:`buffer_pool_bytes`).
+from CSV), so node copies and updates run single-threaded; the buffer pool defaults to 80%
+of RAM, so it is capped (see :func:`buffer_pool_bytes`); and ``COPY`` of ``DOUBLE[]`` list
+columns is several times slower than of ``STRING[]`` lists, so ``PAID_TO.amounts`` is kept as
+exact decimal text and turned back into numbers by every projection
+(``ladybug_cypher.STORAGE_TYPES``; analyst Cypher on this store sees the text).
 """
 
 from __future__ import annotations
@@ -32,10 +40,11 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 import threading
 import time
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -135,6 +144,34 @@ def storage_arrow_type(t: pa.DataType) -> pa.DataType:
     return t
 
 
+def _row_text(table: pa.Table) -> pa.Array:
+    """Every column of each row as one string (lists joined), to compare rows as values."""
+    parts = []
+    for col in table.columns:
+        c = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+        if pa.types.is_list(c.type):
+            c = pc.binary_join(pc.cast(c, pa.list_(pa.string())), "\x02")
+        parts.append(pc.fill_null(pc.cast(c, pa.string()), "\x01"))
+    out = pc.binary_join_element_wise(*parts, "\x00")
+    return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
+
+
+def _unchanged_keys(old: pa.Table, new: pa.Table, rel: str) -> pa.Array:
+    """Merge keys whose stored edges (``old``) and new rows are the same multiset of rows."""
+
+    def signature(t: pa.Table) -> pa.Table:
+        rows = pa.table({"k": merge_keys(t, rel), "row": _row_text(t)})
+        rows = rows.sort_by([("k", "ascending"), ("row", "ascending")])
+        grouped = rows.group_by("k", use_threads=False).aggregate([("row", "list")])
+        return pa.table({"k": grouped.column("k"), "sig": pc.binary_join(grouped.column("row_list"), "\x03")})
+
+    joined = signature(old).join(signature(new), keys="k", join_type="inner", right_suffix="_new")
+    if not joined.num_rows:
+        return pa.array([], type=pa.string())
+    same = pc.equal(joined.column("sig"), joined.column("sig_new"))
+    return joined.column("k").filter(pc.fill_null(same, False)).combine_chunks()
+
+
 def _pair_keys(src: pa.Array | pa.ChunkedArray, dst: pa.Array | pa.ChunkedArray) -> pa.Array:
     """``src\\x00dst`` per row (endpoint pairs as one comparable string)."""
     out = pc.binary_join_element_wise(pc.cast(src, pa.string()), pc.cast(dst, pa.string()), "\x00")
@@ -189,6 +226,8 @@ class LadybugStore(GraphStore):
     #: upserts rebuild a relationship table (instead of deleting edges one by one, which is
     #: slow in LadybugDB) when at least this many edges and a twentieth of the table go
     rebuild_min_edges: int = 20_000
+    #: upserts into a store file write a copy and rename it over the store (all or nothing)
+    atomic_upserts: bool = True
 
     def __init__(self, path: str | Path, *, read_only: bool = False, batch_size: int = 10_000) -> None:
         self.path = _canonical_path(path)
@@ -386,6 +425,7 @@ class LadybugStore(GraphStore):
         self._check_endpoints(conn, node_tables, rel_tables, mode)
 
         written: dict[str, int] = {}
+        fresh: dict[str, pa.Array] = {}
         t0 = time.perf_counter()
         if mode == "replace" and self.path != ":memory:":
             self._replace_file(node_tables, rel_tables, frames)
@@ -393,19 +433,75 @@ class LadybugStore(GraphStore):
         elif mode == "replace":
             self._replace_all(conn, self._node_writer(), node_tables, rel_tables, frames)
         else:
-            for lbl in NODES:
-                if lbl in node_tables and node_tables[lbl].num_rows:
-                    self._upsert_nodes(lbl, node_tables[lbl])
-            for rel in RELS:
-                if rel in rel_tables and rel_tables[rel].num_rows:
-                    self._merge_edges(rel, rel_tables[rel])
-            loaded = set(frames.loaded_tables) | self.tables()
-            self.set_meta({**frames.meta, "loaded_tables": ",".join(t for t in TABLE_ORDER if t in loaded)})
+
+            def upsert() -> None:
+                for lbl in NODES:
+                    if lbl in node_tables and node_tables[lbl].num_rows:
+                        fresh[lbl] = self._upsert_nodes(lbl, node_tables[lbl])
+                for rel in RELS:
+                    if rel in rel_tables and rel_tables[rel].num_rows:
+                        self._merge_edges(rel, rel_tables[rel], fresh)
+                loaded = set(frames.loaded_tables) | self.tables()
+                self.set_meta(
+                    {**frames.meta, "loaded_tables": ",".join(t for t in TABLE_ORDER if t in loaded)}
+                )
+
+            if self.path == ":memory:" or not self.atomic_upserts:
+                upsert()
+            else:
+                self._on_a_copy(upsert)
+            conn = self._writer()
         written.update({lbl: t.num_rows for lbl, t in node_tables.items()})
         written.update({rel: t.num_rows for rel, t in rel_tables.items()})
         _execute(conn, cy.CHECKPOINT)
         log.info("%s load of %d rows took %.1fs", mode, sum(written.values()), time.perf_counter() - t0)
         return written
+
+    def _on_a_copy(self, write: Callable[[], None]) -> None:
+        """Run ``write`` against a copy of the store file, then rename the copy over the store.
+
+        The store is checkpointed (its WAL emptied into the file) and copied beside itself;
+        ``write`` runs with this store's connections pointing at the copy. Readers see the old
+        graph until the rename and the new one after it; a failure, or a job killed half-way,
+        leaves the old graph and a leftover copy that the next load removes.
+        """
+        target = Path(self.path)
+        tmp = target.with_name(f"{target.name}.upsert-{os.getpid()}")
+        for old in target.parent.glob(f"{target.name}.upsert-*"):
+            if old.is_file():
+                old.unlink()  # left by a killed job (only one job holds the store)
+        _execute(self._writer(), cy.CHECKPOINT)
+        shutil.copyfile(target, tmp)
+        mine = (self._db, self._conn, self._conn1)
+        try:
+            self._db = ladybug.Database(str(tmp), buffer_pool_size=buffer_pool_bytes())
+            self._conn = ladybug.Connection(self._db)
+            self._conn1 = ladybug.Connection(self._db)
+            self._conn1.set_max_threads_for_exec(1)  # see _open_rw: node writes single-threaded
+            write()
+            _execute(self._conn, cy.CHECKPOINT)
+        except BaseException:
+            self._close_handles()
+            self._db, self._conn, self._conn1 = mine
+            _remove_db_files(tmp)
+            raise
+        self._close_handles()
+        self._db, self._conn, self._conn1 = mine
+        self._close_handles()  # a clean close checkpoints and removes the store's WAL
+        try:
+            _remove_db_files(target.with_name(target.name + ".wal"))
+            os.replace(tmp, target)
+        finally:
+            _remove_db_files(tmp)
+            self._open_rw()
+
+    def _close_handles(self) -> None:
+        for c in (self._conn1, self._conn):
+            if c is not None:
+                c.close()
+        if self._db is not None:
+            self._db.close()
+        self._db = self._conn = self._conn1 = None
 
     def _replace_file(
         self, node_tables: Mapping[str, pa.Table], rel_tables: Mapping[str, pa.Table], frames: GraphFrames
@@ -497,8 +593,11 @@ class LadybugStore(GraphStore):
                         "every relationship endpoint must be loaded as a node"
                     )
 
-    def _upsert_nodes(self, label: str, new: pa.Table) -> None:
-        """Copy new nodes; update only existing nodes where a non-null value differs."""
+    def _upsert_nodes(self, label: str, new: pa.Table) -> pa.Array:
+        """Copy new nodes; update only existing nodes where a non-null value differs.
+
+        Returns the keys of the nodes that did not exist before (they have no stored edges).
+        """
         nt = NODES[label]
         props = node_props(label)
         conn = self._node_writer()
@@ -509,9 +608,10 @@ class LadybugStore(GraphStore):
         fresh = new.filter(pc.invert(exists))
         if fresh.num_rows:
             _execute(conn, cy.copy_node(label), {"data": fresh})
+        fresh_keys = fresh.column(nt.key).combine_chunks()
         old = new.filter(exists)
         if not old.num_rows or len(props) < 2:
-            return
+            return fresh_keys
         joined = old.join(cur, keys=nt.key, join_type="inner", right_suffix="__cur")
         changed = None
         for c, _ in props:
@@ -524,15 +624,15 @@ class LadybugStore(GraphStore):
             changed = differs if changed is None else pc.or_kleene(changed, differs)
         update = joined.filter(pc.fill_null(changed, False)).select([c for c, _ in props])
         if not update.num_rows:
-            return
+            return fresh_keys
         query = cy.update_nodes(nt, [c for c, _ in props])
         renamed = update.rename_columns([f"v{i}" for i in range(update.num_columns)])
         step = max(self.batch_size, 50_000)
         for start in range(0, renamed.num_rows, step):
             _execute(conn, query, {"data": renamed.slice(start, step)})
-        _execute(self._writer(), cy.CHECKPOINT)
+        return fresh_keys
 
-    def _merge_edges(self, rel: str, new: pa.Table) -> None:
+    def _merge_edges(self, rel: str, new: pa.Table, fresh: Mapping[str, pa.Array] | None = None) -> None:
         """Upsert ``rel`` edges: each new row replaces the stored edges with its merge key.
 
         Merge keys are :data:`~ringwatch.graph.frames.REL_MERGE_KEYS`. The stored edges with
@@ -553,24 +653,25 @@ class LadybugStore(GraphStore):
             return
         keys = REL_MERGE_KEYS[rel]
         with self._reading() as rconn:
-            cand = self._stored_edges(rconn, rel, new, keys)
+            cand = self._stored_edges(rconn, rel, new, keys, fresh or {})
         old = cand.filter(pc.is_in(merge_keys(cand, rel), value_set=new_keys))
+        if old.num_rows:
+            # merge keys whose stored edges are exactly the new rows: nothing to do for them
+            same = _unchanged_keys(old, new, rel)
+            if len(same):
+                new = new.filter(pc.invert(pc.is_in(merge_keys(new, rel), value_set=same)))
+                old = old.filter(pc.invert(pc.is_in(merge_keys(old, rel), value_set=same)))
+                new_keys = pc.unique(merge_keys(new, rel))
+        if not new.num_rows:
+            return
         if not old.num_rows:
             _execute(conn, cy.copy_rel(rel), {"data": self._storage(new)})
             return
-        by = sort_columns("rel", rel, props)
-        if old.num_rows == new.num_rows and sort_arrow(old, by).equals(sort_arrow(new, by)):
-            return  # exactly these edges are stored already
         pairs = pa.table({"s": old.column("src"), "d": old.column("dst")}).group_by(["s", "d"]).aggregate([])
         if not ("src" in keys or "dst" in keys):
             # found by a property: read every edge of the pairs' sources
             with self._reading() as rconn:
-                cand = self._typed(
-                    _execute(
-                        rconn, cy.rels_by_source_keys(rt), {"data": pa.table({"k": pairs.column("s")})}
-                    ).get_as_arrow(),
-                    schema,
-                )
+                cand = self._edges_by(rconn, rel, "src", _unique_strings(pairs.column("s")))
         # the candidates hold every edge of their sources (or targets), so of these pairs too
         around = cand.filter(
             pc.is_in(
@@ -615,22 +716,25 @@ class LadybugStore(GraphStore):
         return table if target == table.schema else table.cast(target)
 
     def _stored_edges(
-        self, conn: ladybug.Connection, rel: str, new: pa.Table, keys: Sequence[str]
+        self,
+        conn: ladybug.Connection,
+        rel: str,
+        new: pa.Table,
+        keys: Sequence[str],
+        fresh: Mapping[str, pa.Array],
     ) -> pa.Table:
-        """Stored ``rel`` edges that may share a merge key with ``new`` (a superset; the caller filters)."""
-        rt = RELS[rel]
-        schema = arrow_schema(rel_props(rel))
-        if "src" in keys:
-            query, col = cy.rels_by_source_keys(rt), "src"
-        elif "dst" in keys:
-            query, col = cy.rels_by_target_keys(rt), "dst"
-        else:
-            query, col = cy.rels_by_property(rt, keys[0]), keys[0]
-        values = pc.drop_null(pc.unique(pc.cast(new.column(col), pa.string())))
-        if not len(values) or not self._has_table(conn, rel):
-            return schema.empty_table()
-        got = _execute(conn, query, {"data": pa.table({"k": values})}).get_as_arrow()
-        return self._typed(got, schema)
+        """Stored ``rel`` edges that may share a merge key with ``new`` (a superset; the caller filters).
+
+        Endpoints in ``fresh`` (nodes this load created) have no stored edges and are not asked.
+        """
+        col = "src" if "src" in keys else "dst" if "dst" in keys else keys[0]
+        if not self._has_table(conn, rel):
+            return arrow_schema(rel_props(rel)).empty_table()
+        values = _unique_strings(new.column(col))
+        label = RELS[rel].src if col == "src" else RELS[rel].dst if col == "dst" else None
+        if label is not None and label in fresh and len(fresh[label]):
+            values = values.filter(pc.invert(pc.is_in(values, value_set=fresh[label])))
+        return self._edges_by(conn, rel, col, values)
 
     # -- key look-ups (incremental loads) -------------------------------------------------------
     def lookup_nodes(
@@ -661,18 +765,19 @@ class LadybugStore(GraphStore):
         return arrow_to_frame(table, props)
 
     def lookup_rels(
-        self, rel_type: str, values: Sequence[str] | pa.Array, *, by: str = "src"
+        self, rel_type: str, values: Sequence[str] | pa.Array, *, by: str = "src", compact: bool = False
     ) -> pd.DataFrame:
         """The stored ``rel_type`` edges whose ``by`` is one of ``values``, all columns, sorted.
 
         ``by`` is ``src`` or ``dst`` (endpoint keys), a ``STRING`` property, or a ``STRING[]``
         property (edges whose list holds any of ``values``; this one reads the whole column).
+        ``compact``: Arrow-backed columns (``pd.ArrowDtype``) instead of the schema dtypes
+        (no Python objects per list item; what a large incremental load wants).
         """
         rt = RELS.get(rel_type)
         if rt is None:
             raise StoreError(f"unknown relationship type {rel_type!r}")
         props = rel_props(rel_type)
-        schema = arrow_schema(props)
         keys = _unique_strings(values)
         kind = "STRING" if by in ("src", "dst") else rt.prop_type(by)
         if kind not in ("STRING", "STRING[]"):
@@ -685,21 +790,38 @@ class LadybugStore(GraphStore):
                 lists = col.column(1).combine_chunks()
                 hit = pc.is_in(pc.list_flatten(lists), value_set=keys)
                 parents = pc.list_parent_indices(lists).filter(hit)
-                keys = pc.unique(col.column(0).combine_chunks().take(parents))
-                query = cy.rels_by_source_keys(rt)
-            elif by == "src":
-                query = cy.rels_by_source_keys(rt)
-            elif by == "dst":
-                query = cy.rels_by_target_keys(rt)
+                sources = _unique_strings(col.column(0).combine_chunks().take(parents))
+                table = self._edges_by(conn, rel_type, "src", sources)
+                lists = table.column(by).combine_chunks()
+                found = pc.is_in(pc.list_flatten(lists), value_set=keys)
+                table = table.take(pc.unique(pc.list_parent_indices(lists).filter(found)))
             else:
-                query = cy.rels_by_property(rt, by)
-            table = self._typed(_execute(conn, query, {"data": pa.table({"k": keys})}).get_as_arrow(), schema)
-        if kind == "STRING[]":
-            lists = table.column(by).combine_chunks()
-            hit = pc.is_in(pc.list_flatten(lists), value_set=_unique_strings(values))
-            rows = pc.unique(pc.list_parent_indices(lists).filter(hit))
-            table = table.take(rows)
-        return arrow_to_frame(sort_arrow(table, sort_columns("rel", rel_type, props)), props)
+                table = self._edges_by(conn, rel_type, by, keys)
+        table = sort_arrow(table, sort_columns("rel", rel_type, props))
+        return table.to_pandas(types_mapper=pd.ArrowDtype) if compact else arrow_to_frame(table, props)
+
+    def _edges_by(self, conn: ladybug.Connection, rel: str, by: str, keys: pa.Array) -> pa.Table:
+        """Stored ``rel`` edges (schema types) whose ``src`` / ``dst`` / property ``by`` is in ``keys``.
+
+        Key look-ups (``LOAD FROM`` joined on the primary key or the property); when the keys
+        are a large share of the table, one scan of the table filtered in Arrow is faster.
+        """
+        rt = RELS[rel]
+        props = rel_props(rel)
+        schema = arrow_schema(props)
+        if not len(keys):
+            return schema.empty_table()
+        total = int(_scalar(conn, cy.count_rels(rel)) or 0)
+        if len(keys) * 4 >= total:
+            full = self._typed(_execute(conn, cy.rel_projection(rt, props)).get_as_arrow(), schema)
+            return full.filter(pc.is_in(full.column(by), value_set=keys))
+        if by == "src":
+            text = cy.rels_by_source_keys(rt)
+        elif by == "dst":
+            text = cy.rels_by_target_keys(rt)
+        else:
+            text = cy.rels_by_property(rt, by)
+        return self._typed(_execute(conn, text, {"data": pa.table({"k": keys})}).get_as_arrow(), schema)
 
     def write_alerts(self, alerts: Sequence[Mapping[str, Any]], run_id: str) -> int:
         """Replace every ``Alert`` node and ``FLAGS`` edge with these contract alerts.

@@ -221,13 +221,13 @@ def rels_with_property(rt: RelType, prop: str, columns: Sequence[str]) -> str:
     )
 
 
-def sources_with_list_item(rt: RelType, prop: str) -> str:
-    """Keys of the FROM nodes of ``rt`` edges whose list property ``prop`` holds any of ``$keys``."""
+def list_items_of_sources(rt: RelType, prop: str) -> str:
+    """The FROM key and the list property ``prop`` of every ``rt`` edge leaving the keys in ``$keys``."""
     rt.prop_type(prop)
     src = NODES[rt.src]
     return (
-        f"MATCH (a:{q(rt.src)})-[r:{q(rt.type)}]->(:{q(rt.dst)}) "
-        f"WHERE any(x IN r.{q(prop)} WHERE x IN $keys) RETURN DISTINCT a.{q(src.key)} AS k"
+        f"UNWIND $keys AS k MATCH (a:{q(rt.src)} {{{q(src.key)}: k}})-[r:{q(rt.type)}]->(:{q(rt.dst)}) "
+        f"RETURN a.{q(src.key)} AS k, r.{q(prop)} AS items"
     )
 
 

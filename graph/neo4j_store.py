@@ -358,12 +358,13 @@ class Neo4jStore(GraphStore):
         return arrow_to_frame(sort_arrow(table, sort_columns("node", label, props)), props)
 
     def lookup_rels(
-        self, rel_type: str, values: Sequence[str] | pa.Array, *, by: str = "src"
+        self, rel_type: str, values: Sequence[str] | pa.Array, *, by: str = "src", compact: bool = False
     ) -> pd.DataFrame:
         """The stored ``rel_type`` edges whose ``by`` is in ``values`` (see ``LadybugStore.lookup_rels``).
 
         ``by`` = ``src`` / ``dst`` / a ``STRING`` property use the key constraints and the
-        relationship index; a ``STRING[]`` property scans the relationships once per batch.
+        relationship index; a ``STRING[]`` property is read once for all edges, in pages of
+        source keys, and matched here (no index reaches into lists).
         """
         rt = RELS.get(rel_type)
         if rt is None:
@@ -375,13 +376,26 @@ class Neo4jStore(GraphStore):
             raise StoreError(f"{rel_type}.{by} is not a text property")
         keys = _distinct(values)
         if kind == "STRING[]":
-            sources: set[str] = set()
-            for batch in self._batches(keys):
-                sources.update(
-                    str(r[0])
-                    for r in self._read(_records, cy.sources_with_list_item(rt, by), {"keys": batch})
-                )
+            # no index reaches into lists: read the lists once, source page by source page
             wanted = set(keys)
+            sources: set[str] = set()
+            after: Any = None
+            while keys:
+                page = [
+                    r[0]
+                    for r in self._read(
+                        _records,
+                        cy.source_key_page(rt, after is None),
+                        {"after": after, "page": self.batch_size},
+                    )
+                ]
+                if page:
+                    for src, items in self._read(_records, cy.list_items_of_sources(rt, by), {"keys": page}):
+                        if wanted.intersection(items or ()):
+                            sources.add(str(src))
+                if len(page) < self.batch_size:
+                    break
+                after = page[-1]
             keys, query = sorted(sources), cy.rels_of_sources(rt, own)
         elif by == "src":
             query = cy.rels_of_sources(rt, own)
@@ -396,8 +410,8 @@ class Neo4jStore(GraphStore):
                     continue
                 for i, v in enumerate(row):
                     cols[i].append(_native(v))
-        table = _table(cols, props)
-        return arrow_to_frame(sort_arrow(table, sort_columns("rel", rel_type, props)), props)
+        table = sort_arrow(_table(cols, props), sort_columns("rel", rel_type, props))
+        return table.to_pandas(types_mapper=pd.ArrowDtype) if compact else arrow_to_frame(table, props)
 
     # -- Graph Data Science ------------------------------------------------------------------
     def gds_version(self) -> str | None:

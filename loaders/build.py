@@ -21,7 +21,7 @@ from ringwatch.contract import TABLE_ORDER
 from ringwatch.graph.base import GraphFrames, conform
 from ringwatch.graph.frames import compact_frame
 from ringwatch.graph.schema import NODES, RELS
-from ringwatch.loaders.incremental import BaseGraph
+from ringwatch.loaders.incremental import BaseGraph, index_in
 from ringwatch.loaders.values import arrow, byte_matrix, empty, hash64, hex64, isin, sort_order, to_str_series
 from ringwatch.semantics import earliest_deaths
 
@@ -342,7 +342,7 @@ def _payments_with_base(
         else _empty(["benefit_id", "account_no"])
     )
     stored_acc = base.benefit_accounts(touched)
-    stored_acc = stored_acc[~stored_acc.index.isin(set(mine["benefit_id"]))]
+    stored_acc = stored_acc[~index_in(stored_acc.index, arrow(mine["benefit_id"]))]
     declared = _concat(
         [
             mine.astype(object),

@@ -54,7 +54,7 @@ class StoreLookup(Protocol):
     ) -> pd.DataFrame: ...
 
     def lookup_rels(
-        self, rel_type: str, values: Sequence[str] | pa.Array, *, by: str = "src"
+        self, rel_type: str, values: Sequence[str] | pa.Array, *, by: str = "src", compact: bool = False
     ) -> pd.DataFrame: ...
 
     def tables(self) -> frozenset[str]: ...
@@ -191,28 +191,23 @@ class BaseGraph:
         Columns ``payment_id``, ``benefit_id``, ``month``, ``amount``, ``account_no``; rows
         edge by edge in stored list order (month, then the order the rows were loaded in).
         """
-        cols = ["payment_id", "benefit_id", "month", "amount", "account_no"]
-        edges = self.store.lookup_rels("PAID_TO", benefits, by="src")
-        if not len(edges):
-            return pd.DataFrame({c: pd.Series([], dtype="str") for c in cols}).astype({"amount": "float64"})
-        lens = np.array([0 if v is None else len(v) for v in edges["payment_ids"]], dtype=np.int64)
-        rep = np.repeat(np.arange(len(edges)), lens)
-
-        def flat(col: str) -> list[object]:
-            return [x for v in edges[col] if v is not None for x in v]
-
-        idx = pd.RangeIndex(int(lens.sum()))
+        edges = self.store.lookup_rels("PAID_TO", benefits, by="src", compact=True)
+        ids = _list_column(edges["payment_ids"], pa.string())
+        months = _list_column(edges["months"], pa.string())
+        amounts = _list_column(edges["amounts"], pa.float64())
+        parent = pc.list_parent_indices(ids)
+        idx = pd.RangeIndex(len(parent))
+        src = pa.array(edges["src"], type=pa.string())
+        dst = pa.array(edges["dst"], type=pa.string())
         return pd.DataFrame(
             {
-                "payment_id": to_str_series(pa.array(flat("payment_ids"), type=pa.string()), idx),
-                "benefit_id": to_str_series(
-                    pa.array(edges["src"].to_numpy(dtype=object)[rep], type=pa.string()), idx
+                "payment_id": to_str_series(pa.chunked_array([pc.list_flatten(ids)]), idx),
+                "benefit_id": to_str_series(pa.chunked_array([src.take(parent)]), idx),
+                "month": to_str_series(pa.chunked_array([pc.list_flatten(months)]), idx),
+                "amount": pd.Series(
+                    pc.list_flatten(amounts).to_numpy(zero_copy_only=False), index=idx, dtype="float64"
                 ),
-                "month": to_str_series(pa.array(flat("months"), type=pa.string()), idx),
-                "amount": pd.Series(np.asarray(flat("amounts"), dtype="float64"), index=idx),
-                "account_no": to_str_series(
-                    pa.array(edges["dst"].to_numpy(dtype=object)[rep], type=pa.string()), idx
-                ),
+                "account_no": to_str_series(pa.chunked_array([dst.take(parent)]), idx),
             }
         )
 
@@ -220,11 +215,33 @@ class BaseGraph:
         """Stored ``account_no`` of ``benefits`` (index benefit_id; benefits without one left out)."""
         self.existing("benefits", benefits)
         acc = self.benefit_account
-        return acc[acc.index.isin(set(benefits.to_pylist()))]
+        return acc[index_in(acc.index, benefits)]
+
+
+def index_in(index: pd.Index, values: pa.Array | pd.Index) -> np.ndarray:
+    """Boolean mask: each label of a string ``index`` is one of ``values`` (in Arrow, fast)."""
+    if not len(index):
+        return np.zeros(0, dtype=bool)
+    if isinstance(values, pd.Index):
+        values = pa.array(values.to_numpy(dtype=object), type=pa.string())
+    labels = pa.array(index.to_numpy(dtype=object), type=pa.string())
+    found = pc.fill_null(pc.is_in(labels, value_set=values.cast(pa.string())), False)
+    return np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _list_column(values: pd.Series, item: pa.DataType) -> pa.Array:
+    """A list column as one Arrow list array (zero-copy for Arrow-backed columns)."""
+    arr = pa.array(values) if isinstance(values.dtype, pd.ArrowDtype) else pa.array(list(values))
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    target = pa.list_(item)
+    if not len(arr):
+        return pa.array([], type=target)
+    return arr if arr.type == target else arr.cast(target)
 
 
 def _concat_series(a: pd.Series, b: pd.Series) -> pd.Series:
     """``a`` plus the entries of ``b`` whose index is not in ``a`` yet."""
     if not len(a):
         return b
-    return pd.concat([a, b[~b.index.isin(a.index)]])
+    return pd.concat([a, b[~index_in(b.index, a.index)]])

@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from ringwatch.contract import ACCOUNT_ROLES, SEX, TABLES, Column, Table
 from ringwatch.loaders.idnumber import parse_series
-from ringwatch.loaders.incremental import BaseGraph
+from ringwatch.loaders.incremental import BaseGraph, index_in
 from ringwatch.loaders.reading import RawTable, column_label
 from ringwatch.loaders.values import (
     address_key_series,
@@ -155,7 +155,7 @@ class Context:
         if self.base is None or not len(self.base.id_person):
             return self.id_person
         stored = self.base.id_person
-        return pd.concat([self.id_person, stored[~stored.index.isin(self.id_person.index)]])
+        return pd.concat([self.id_person, stored[~index_in(stored.index, self.id_person.index)]])
 
     def account_of_benefits(self) -> tuple[pa.Array, pa.Array]:
         """(benefit_id, account_no) pairs: tonight's benefits with an account, then stored ones.
@@ -167,7 +167,7 @@ class Context:
             return self.benefit_account
         mine, acc = self.benefit_account
         stored = self.base.benefit_account
-        stored = stored[~stored.index.isin(set(mine.to_pylist()))]
+        stored = stored[~index_in(stored.index, mine)]
         return (
             pa.concat_arrays([mine, pa.array(stored.index.to_numpy(dtype=object), type=pa.string())]),
             pa.concat_arrays([acc, pa.array(stored.to_numpy(dtype=object), type=pa.string())]),

@@ -206,14 +206,12 @@ class GraphSim:
             if props.get(prop) in wanted
         ]
 
-    def _sources_with_list_item(self, p: dict[str, Any], rt: RelType, prop: str) -> list[Row]:
-        wanted = set(p["keys"])
-        found = {
-            src
-            for src, _, props in self.edges[rt.type].values()
-            if wanted.intersection(props.get(prop) or ())
-        }
-        return [{"k": k} for k in sorted(found)]
+    def _list_items_of_sources(self, p: dict[str, Any], rt: RelType, prop: str) -> list[Row]:
+        return [
+            {"k": k, "items": self.edges[rt.type][e][2].get(prop)}
+            for k in p["keys"]
+            for e in sorted(self.by_src[rt.type].get(k, ()))
+        ]
 
     def _nodes_where(self, p: dict[str, Any], label: str, prop: str, columns: list[str]) -> list[Row]:
         wanted = set(p["keys"])

@@ -226,8 +226,13 @@ def test_neo4j_store_increment_on_a_simulated_server(
     assert all(len(c.params.get("rows", c.params.get("keys", []))) <= 400 for c in tonight)
     assert any(c.query.startswith("UNWIND $rows AS row MERGE (n:`Identity`") for c in tonight)
     assert any("-[r:`TREATED_AT` {`claim_id`: k}]->" in c.query and "DELETE r" in c.query for c in tonight)
+    # every read is a batch of keys or a page (no single giant result)
     lookups = [c for c in tonight if c.mode == "READ"]
-    assert lookups and all("$keys" in c.query or "Meta" in c.query for c in lookups)
+    assert lookups and all(
+        len(c.params.get("keys", [])) <= 400
+        and ("$keys" in c.query or "LIMIT $page" in c.query or "Meta" in c.query)
+        for c in lookups
+    )
     _, lbug_inc = stores
     with open_store(lbug_inc, read_only=True) as lb:
         for label in NODES:
@@ -238,3 +243,83 @@ def test_neo4j_store_increment_on_a_simulated_server(
             want = lb.rels(rel)
             pd.testing.assert_frame_equal(inc.rels(rel), want, obj=f"inc {rel}")
             pd.testing.assert_frame_equal(full.rels(rel), want, obj=f"full {rel}")
+
+
+@pytest.mark.neo4j
+def test_increment_on_a_real_neo4j_server(split: Path, stores: tuple[Path, Path]) -> None:
+    """Base, then increment, through ``pipeline.load`` into the server at ``NEO4J_URI`` (emptied first)."""
+    import os
+
+    uri = os.environ["NEO4J_URI"]
+    with open_store(uri) as st:
+        st.bulk_load(GraphFrames(), mode="replace")
+    pipeline.load(split / "base", uri, quarantine_dir=split / "q_neo", mode="replace")
+    pipeline.load(split / "inc", uri, quarantine_dir=split / "q_neo", mode="upsert")
+    _, lbug_inc = stores
+    with open_store(uri, read_only=True) as neo, open_store(lbug_inc, read_only=True) as lb:
+        for label in NODES:
+            pd.testing.assert_frame_equal(neo.nodes(label), lb.nodes(label), obj=label)
+        for rel in RELS:
+            pd.testing.assert_frame_equal(neo.rels(rel), lb.rels(rel), obj=rel)
+
+
+@pytest.mark.neo4j
+def test_gds_components_on_a_real_server(split: Path) -> None:
+    """WCC on the server gives the same account-sharing groups as a local union-find."""
+    import os
+
+    import networkx as nx
+
+    from ringwatch.graph.neo4j_store import Neo4jStore
+
+    uri = os.environ["NEO4J_URI"]
+    with open_store(uri) as st:
+        assert isinstance(st, Neo4jStore)
+        if st.gds_version() is None:
+            pytest.skip("the server has no Graph Data Science plugin")
+        st.bulk_load(GraphFrames(), mode="replace")
+        pipeline.load(split / "full", uri, quarantine_dir=split / "q_gds", mode="replace")
+        got = st.components(["HOLDS"])
+        holds = st.rels("HOLDS", ["src", "dst"])
+        people = st.nodes("Person", ["person_id"])
+        accounts = st.nodes("Account", ["account_no"])
+    g = nx.Graph()
+    g.add_nodes_from(("Person", k) for k in people["person_id"])
+    g.add_nodes_from(("Account", k) for k in accounts["account_no"])
+    g.add_edges_from((("Person", s), ("Account", d)) for s, d in holds.itertuples(index=False))
+    want = {frozenset(c) for c in nx.connected_components(g)}
+    groups: dict[int, set[tuple[str, str]]] = {}
+    for label, key, grp in got.itertuples(index=False):
+        groups.setdefault(int(grp), set()).add((label, key))
+    assert {frozenset(v) for v in groups.values()} == want
+
+
+def test_a_failed_increment_leaves_the_previous_graph(
+    split: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upsert writes a copy of the store and renames it over: a failure half-way changes nothing."""
+    from ringwatch.errors import StoreError
+    from ringwatch.graph import ladybug_cypher
+
+    store = tmp_path / "s.lbug"
+    pipeline.load(split / "base", str(store), quarantine_dir=tmp_path, mode="replace")
+    with open_store(store, read_only=True) as st:
+        before = {label: st.nodes(label) for label in NODES} | {rel: st.rels(rel) for rel in RELS}
+    real = ladybug_cypher.copy_rel
+
+    def failing(rel: str, pair: tuple[str, str] | None = None) -> str:
+        # nodes and the first relationship types are written before this one fails
+        return real(rel, pair) + (" (no_such_option=1)" if rel == "TREATED_AT" else "")
+
+    monkeypatch.setattr(ladybug_cypher, "copy_rel", failing)
+    with pytest.raises(StoreError):
+        pipeline.load(split / "inc", str(store), quarantine_dir=tmp_path, mode="upsert")
+    monkeypatch.undo()
+    with open_store(store, read_only=True) as st:
+        for name, frame in before.items():
+            got = st.nodes(name) if name in NODES else st.rels(name)
+            pd.testing.assert_frame_equal(got, frame, obj=name)
+    assert not [p.name for p in tmp_path.iterdir() if ".upsert-" in p.name]
+    pipeline.load(split / "inc", str(store), quarantine_dir=tmp_path, mode="upsert")  # and it can be rerun
+    with open_store(store, read_only=True) as st:
+        assert len(st.rels("TREATED_AT")) > len(before["TREATED_AT"])
