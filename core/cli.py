@@ -442,7 +442,7 @@ def demo(
             from ringwatch.synth.quality import load_jsonl, score
 
             table = score(read_alerts(out / "alerts.jsonl"), load_jsonl(truth))
-            Console(highlight=False, markup=False).print(table.to_string(index=False))
+            Console(highlight=False, markup=False, width=160).print(table.to_string(index=False))
         except ImportError:  # pragma: no cover - quality module ships with synth
             pass
         if serve:
