@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -413,3 +413,34 @@ def merge_keys(table: pa.Table, rel: str) -> pa.Array:
     parts = [pc.fill_null(pc.cast(table.column(c), pa.string()), _NULL_MARK) for c in cols]
     out = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "\x00")
     return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
+
+
+def check_endpoints(
+    node_tables: Mapping[str, pa.Table],
+    rel_tables: Mapping[str, pa.Table],
+    mode: str,
+    stored_keys: Callable[[str, list[str]], set[str]],
+) -> None:
+    """Refuse relationship rows whose endpoint node is neither in the frames nor (upsert) in the store.
+
+    ``stored_keys(label, keys)`` answers which of ``keys`` name a stored ``label`` node; it is
+    asked only in ``upsert`` mode and only for keys the frames do not hold.
+    """
+    for rel, table in rel_tables.items():
+        rt = RELS[rel]
+        for col, label in (("src", rt.src), ("dst", rt.dst)):
+            keys = table.column(col)
+            if label in node_tables:
+                known = pc.is_in(keys, value_set=node_tables[label].column(NODES[label].key))
+                if pc.all(known).as_py():
+                    continue
+                keys = keys.filter(pc.invert(known))
+            missing = pc.unique(keys).to_pylist()
+            if missing and mode == "upsert":
+                present = stored_keys(label, missing)
+                missing = [k for k in missing if k not in present]
+            if missing:
+                raise StoreError(
+                    f"{rel}: {len(missing)} {col} key(s) name no {label} node; "
+                    "every relationship endpoint must be loaded as a node"
+                )

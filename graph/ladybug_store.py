@@ -67,6 +67,7 @@ from .frames import (
     alert_row,
     arrow_schema,
     arrow_to_frame,
+    check_endpoints,
     check_node_frame,
     check_rel_frame,
     empty_typed_frame,
@@ -573,25 +574,12 @@ class LadybugStore(GraphStore):
         mode: LoadMode,
     ) -> None:
         """Refuse relationship rows whose endpoint node is neither in the frames nor (upsert) in the store."""
-        for rel, table in rel_tables.items():
-            rt = RELS[rel]
-            for col, label in (("src", rt.src), ("dst", rt.dst)):
-                keys = table.column(col)
-                if label in node_tables:
-                    known = pc.is_in(keys, value_set=node_tables[label].column(NODES[label].key))
-                    if pc.all(known).as_py():
-                        continue
-                    keys = keys.filter(pc.invert(known))
-                keys = pc.unique(keys)
-                if len(keys) and mode == "upsert":
-                    found = _execute(conn, cy.existing_keys(label), {"keys": keys.to_pylist()})
-                    present = pa.array([r[0] for r in found.get_all()], type=pa.string())
-                    keys = keys.filter(pc.invert(pc.is_in(keys, value_set=present)))
-                if len(keys):
-                    raise StoreError(
-                        f"{rel}: {len(keys)} {col} key(s) name no {label} node; "
-                        "every relationship endpoint must be loaded as a node"
-                    )
+
+        def stored(label: str, keys: list[str]) -> set[str]:
+            found = _execute(conn, cy.existing_keys(label), {"keys": keys})
+            return {str(r[0]) for r in found.get_all()}
+
+        check_endpoints(node_tables, rel_tables, mode, stored)
 
     def _upsert_nodes(self, label: str, new: pa.Table) -> pa.Array:
         """Copy new nodes; update only existing nodes where a non-null value differs.

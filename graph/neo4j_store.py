@@ -38,6 +38,7 @@ from .frames import (
     arrow_schema,
     arrow_to_frame,
     arrow_type,
+    check_endpoints,
     check_node_frame,
     check_rel_frame,
     json_safe,
@@ -257,27 +258,14 @@ class Neo4jStore(GraphStore):
     def _check_endpoints(
         self, node_tables: Mapping[str, pa.Table], rel_tables: Mapping[str, pa.Table], mode: LoadMode
     ) -> None:
-        for rel, table in rel_tables.items():
-            rt = RELS[rel]
-            for col, label in (("src", rt.src), ("dst", rt.dst)):
-                keys = table.column(col)
-                if label in node_tables:
-                    known = pc.is_in(keys, value_set=node_tables[label].column(NODES[label].key))
-                    if pc.all(known).as_py():
-                        continue
-                    keys = keys.filter(pc.invert(known))
-                missing = pc.unique(keys).to_pylist()
-                if missing and mode == "upsert":
-                    present: set[str] = set()
-                    for batch in self._batches(missing):
-                        rows = self._read(_records, cy.existing_keys(label), {"keys": batch})
-                        present.update(str(r[0]) for r in rows)
-                    missing = [k for k in missing if k not in present]
-                if missing:
-                    raise StoreError(
-                        f"{rel}: {len(missing)} {col} key(s) name no {label} node; "
-                        "every relationship endpoint must be loaded as a node"
-                    )
+        def stored(label: str, keys: list[str]) -> set[str]:
+            present: set[str] = set()
+            for batch in self._batches(keys):
+                rows = self._read(_records, cy.existing_keys(label), {"keys": batch})
+                present.update(str(r[0]) for r in rows)
+            return present
+
+        check_endpoints(node_tables, rel_tables, mode, stored)
 
     def _merge_nodes(self, label: str, table: pa.Table) -> int:
         key = ALL_NODES[label].key
