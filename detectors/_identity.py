@@ -26,6 +26,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from ringwatch.contract import PENSION_SCHEMES
+from ringwatch.graph.algorithms import weak_components
 from ringwatch.graph.base import GraphView
 
 #: two-character (复姓) surnames recognised by :func:`surnames`
@@ -432,19 +433,17 @@ def _as_list(value: object) -> list[Any]:
 def renumber_components(view: GraphView) -> pd.DataFrame:
     """Connected components of the (undirected) identity renumbering graph.
 
+    Computed by :func:`ringwatch.graph.algorithms.weak_components` (on the server when the
+    store offers it, e.g. GDS on Neo4j; locally otherwise), numbered canonically, so the
+    answer is the same on every backend.
+
     Returns
     -------
     DataFrame with ``id_number`` and ``comp`` (int, numbered in order of the smallest
     id_number of each component), for every number on a RENUMBERED_TO edge; sorted by id_number.
     """
-    ren = view.rels("RENUMBERED_TO", ["src", "dst"])
-    src, dst = obj(ren["src"]), obj(ren["dst"])
-    ok = ~pd.isna(src) & ~pd.isna(dst)
-    if not ok.any():
-        return pd.DataFrame({"id_number": pd.Series([], dtype=object), "comp": pd.Series([], dtype="int64")})
-    (a, b), uniq = factorize([src[ok], dst[ok]], sort=True)
-    comp = components(len(uniq), a, b)
-    return pd.DataFrame({"id_number": pd.Series(uniq, dtype=object), "comp": comp})
+    comps = weak_components(view, "Identity", "RENUMBERED_TO")
+    return comps.rename(columns={"key": "id_number"})
 
 
 def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from ringwatch.errors import ConfigError
 
 from .base import (
+    BulkWriter,
     GraphFrames,
     GraphStore,
     GraphView,
@@ -30,6 +31,7 @@ from .frames import canonical_order
 
 __all__ = [
     "NEO4J_SCHEMES",
+    "BulkWriter",
     "GraphFrames",
     "GraphStore",
     "GraphView",

@@ -2,7 +2,7 @@
 
 Data flow (one way)::
 
-    loaders -> GraphFrames -> GraphStore.bulk_load -> store
+    loaders -> GraphFrames -> GraphStore.bulk_load (or a BulkWriter, frame by frame) -> store
     store -> GraphStore.nodes()/rels() (a GraphView) -> detectors -> alerts
     alerts -> GraphStore.write_alerts
 
@@ -37,6 +37,31 @@ class GraphView(Protocol):
     def rels(self, rel_type: str, columns: Sequence[str] | None = None) -> pd.DataFrame: ...
 
     def tables(self) -> frozenset[str]: ...
+
+
+@runtime_checkable
+class GraphAlgorithms(Protocol):
+    """An optional capability of a view: graph algorithms computed where the data is.
+
+    ``Neo4jStore`` offers it (Graph Data Science on the server) and view wrappers such as
+    the pipeline's ``CachedView`` pass it on. Detectors never call it: they call
+    :func:`ringwatch.graph.algorithms.weak_components`, which asks the view when it offers
+    the capability and computes locally otherwise, and renumbers the components canonically
+    either way, so alerts do not depend on the backend.
+    """
+
+    def weak_components(self, label: str, rel_type: str) -> pd.DataFrame | None:
+        """Weakly connected components of the ``label`` nodes over ``rel_type`` (undirected).
+
+        Returns
+        -------
+        DataFrame or None
+            ``key`` (node key) and ``group`` (an integer that only means "same component";
+            not canonical), one row per node with at least one ``rel_type`` relationship, in
+            any order; ``None`` when it cannot be computed here (e.g. no GDS plugin), so the
+            caller computes locally.
+        """
+        ...
 
 
 def empty_frame(columns: Iterable[str]) -> pd.DataFrame:
@@ -179,6 +204,46 @@ class QueryResult:
 LoadMode = Literal["replace", "upsert"]
 
 
+class BulkWriter:
+    """A load's frames handed to the store one by one, as the loader builds them.
+
+    A loader calls :meth:`add` for each node and relationship frame as soon as it is final
+    (nodes before the relationships that point at them), then :meth:`commit` with the whole
+    bundle. A store may start writing at :meth:`add` (the embedded store copies each frame
+    into a new file while the loader builds the next one) but nothing is visible before
+    :meth:`commit` returns; :meth:`abort`, or leaving the ``with`` block with an exception,
+    throws it all away. This base class writes everything at :meth:`commit` with
+    :meth:`GraphStore.bulk_load`.
+
+    Parameters
+    ----------
+    store
+        The store written to.
+    mode
+        ``replace`` or ``upsert``, as for :meth:`GraphStore.bulk_load`.
+    """
+
+    def __init__(self, store: GraphStore, mode: LoadMode) -> None:
+        self.store, self.mode = store, mode
+
+    def add(self, kind: str, name: str, frame: pd.DataFrame) -> None:
+        """Take the final ``kind`` (``node``/``rel``) frame ``name``; it must not change afterwards."""
+
+    def commit(self, frames: GraphFrames) -> dict[str, int]:
+        """Write ``frames`` (frames already added are not written twice); returns rows per label/type."""
+        return self.store.bulk_load(frames, self.mode)
+
+    def abort(self) -> None:
+        """Discard whatever was written since the writer was opened; idempotent."""
+
+    def __enter__(self) -> BulkWriter:
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is not None:
+            self.abort()
+
+
 class GraphStore(abc.ABC):
     """A property-graph store. Implementations: LadybugDB (embedded default) and Neo4j.
 
@@ -214,6 +279,10 @@ class GraphStore(abc.ABC):
         by benefit, …; see ``graph/frames.py``), keeping the rest (idempotent). Returns
         counts written per label/type.
         """
+
+    def bulk_writer(self, mode: LoadMode = "replace") -> BulkWriter:
+        """A :class:`BulkWriter` for one load: frames handed over as they are built, then committed."""
+        return BulkWriter(self, mode)
 
     @abc.abstractmethod
     def write_alerts(self, alerts: Sequence[Mapping[str, Any]], run_id: str) -> int:

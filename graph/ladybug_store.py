@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import re
 import shutil
 import threading
@@ -58,7 +59,16 @@ from ringwatch.contract import TABLE_ORDER
 from ringwatch.errors import LockError, ReadOnlyViolation, StoreError
 
 from . import ladybug_cypher as cy
-from .base import GraphFrames, GraphStore, LoadMode, QueryResult, Subgraph, SubgraphEdge, SubgraphNode
+from .base import (
+    BulkWriter,
+    GraphFrames,
+    GraphStore,
+    LoadMode,
+    QueryResult,
+    Subgraph,
+    SubgraphEdge,
+    SubgraphNode,
+)
 from .frames import (
     ALL_NODES,
     FLAGS,
@@ -507,38 +517,34 @@ class LadybugStore(GraphStore):
     def _replace_file(
         self, node_tables: Mapping[str, pa.Table], rel_tables: Mapping[str, pa.Table], frames: GraphFrames
     ) -> None:
-        """Build the new graph in a fresh file beside the store, then swap it in.
+        """Build the new graph in a fresh file beside the store, then swap it in (see :class:`_ReplaceWriter`)."""
+        with _ReplaceWriter(self, checked=True) as writer:
+            for lbl in NODES:
+                if lbl in node_tables:
+                    writer.add("node", lbl, node_tables[lbl])
+            for rel in RELS:
+                if rel in rel_tables:
+                    writer.add("rel", rel, rel_tables[rel])
+            writer.commit(frames)
 
-        A fresh file copies fastest (no old tables to drop, no transaction), and the swap is
-        one ``rename``: a reader opening the store sees the old graph or the new one, never
-        half of it, and a failed load leaves the old graph in place.
+    def bulk_writer(self, mode: LoadMode = "replace") -> BulkWriter:
+        """A writer that copies each frame into the new file while the loader builds the next.
+
+        A ``replace`` load into a store file streams (:class:`_ReplaceWriter`): the loader's
+        Python work and LadybugDB's ``COPY`` (which releases the GIL) run side by side. Other
+        loads collect the frames and write them at ``commit``.
         """
+        if mode == "replace" and self.path != ":memory:":
+            return _ReplaceWriter(self)
+        return super().bulk_writer(mode)
+
+    def _swap_in(self, new_file: Path) -> None:
+        """Close this store and rename ``new_file`` (a closed, checkpointed database) over it; reopen."""
         target = Path(self.path)
-        tmp = target.with_name(f"{target.name}.replace-{os.getpid()}")
-        _remove_db_files(tmp)
         try:
-            db = ladybug.Database(str(tmp), buffer_pool_size=buffer_pool_bytes())
-            conn, conn1 = ladybug.Connection(db), ladybug.Connection(db)
-            conn1.set_max_threads_for_exec(1)  # see _open_rw: node COPY single-threaded
-            try:
-                self._replace_all(conn, conn1, node_tables, rel_tables, frames)
-                _execute(conn, cy.CHECKPOINT)
-            finally:
-                conn1.close()
-                conn.close()
-                db.close()
-            for c in (self._conn1, self._conn):
-                if c is not None:
-                    c.close()
-            self._conn = self._conn1 = None
-            if self._db is not None:
-                self._db.close()  # a clean close checkpoints and removes the store's WAL
-                self._db = None
+            self._close_handles()  # a clean close checkpoints and removes the store's WAL
             _remove_db_files(target.with_name(target.name + ".wal"))
-            os.replace(tmp, target)
-        except BaseException:
-            _remove_db_files(tmp)
-            raise
+            os.replace(new_file, target)
         finally:
             if self._db is None:
                 self._open_rw()
@@ -1139,3 +1145,161 @@ def _display(v: Any, internal: Mapping[tuple[int, int], str]) -> Any:
     if isinstance(v, list):
         return [_display(x, internal) for x in v]
     return json_safe(v)
+
+
+class _ReplaceWriter(BulkWriter):
+    """A ``replace`` load written into a fresh file beside the store, frame by frame.
+
+    Each frame handed to :meth:`add` is checked and ``COPY``-ed by a background thread while
+    the loader builds the next one (``COPY`` releases the GIL, so the two overlap on two
+    cores); node tables go through a single-threaded connection (see the module docstring).
+    A relationship frame is copied once its endpoint node frames are in (one whose endpoint
+    frame has not come yet waits for :meth:`commit`); ``COPY`` refuses endpoint keys that
+    name no node, and the error then says which side of which type failed.
+    :meth:`commit` writes the metadata, checkpoints and renames the file over the store:
+    readers see the old graph or the new one, never half of it. A failure, :meth:`abort` or
+    a killed job leaves the old graph (the next replace removes a leftover file).
+
+    ``checked``: the frames are tables that :meth:`LadybugStore.bulk_load` already checked
+    (keys, endpoints).
+    """
+
+    def __init__(self, store: LadybugStore, *, checked: bool = False) -> None:
+        super().__init__(store, "replace")
+        self._store, self._checked = store, checked
+        target = Path(store.path)
+        self._tmp = target.with_name(f"{target.name}.replace-{os.getpid()}")
+        _remove_db_files(self._tmp)
+        self._db: ladybug.Database | None = ladybug.Database(
+            str(self._tmp), buffer_pool_size=buffer_pool_bytes()
+        )
+        self._conn = ladybug.Connection(self._db)
+        self._conn1 = ladybug.Connection(self._db)
+        self._conn1.set_max_threads_for_exec(1)  # node COPY single-threaded (module docstring)
+        store._create_schema(self._conn)
+        self._seen: dict[str, object] = {}
+        self._keys: dict[str, pa.Table] = {}  # label -> its key column, for endpoint checks
+        self._parked: list[tuple[str, pa.Table]] = []
+        self._written: dict[str, int] = {}
+        self._error: BaseException | None = None
+        self._queue: queue.SimpleQueue[tuple[str, str, pd.DataFrame | pa.Table] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = threading.Thread(
+            target=self._work, name="ringwatch-copy", daemon=True
+        )
+        self._thread.start()
+
+    # -- the copying thread ------------------------------------------------------------
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._error is not None:
+                continue  # drain: the load has failed, the file is thrown away
+            try:
+                t0 = time.perf_counter()
+                self._write(*item)
+                log.debug("copied %s %s in %.2fs", item[0], item[1], time.perf_counter() - t0)
+            except BaseException as e:  # handed to the loader's thread at add/commit
+                self._error = e
+
+    def _write(self, kind: str, name: str, data: pd.DataFrame | pa.Table) -> None:
+        if kind == "node":
+            table = data if isinstance(data, pa.Table) else check_node_frame(data, name)
+            key = NODES[name].key
+            self._keys[name] = pa.table({key: table.column(key)})
+            self._written[name] = table.num_rows
+            if table.num_rows:
+                _execute(self._conn1, cy.copy_node(name), {"data": LadybugStore._storage(table)})
+            return
+        table = data if isinstance(data, pa.Table) else check_rel_frame(data, name)
+        self._written[name] = table.num_rows
+        if not table.num_rows:
+            return
+        rt = RELS[name]
+        if rt.src not in self._keys or rt.dst not in self._keys:
+            self._parked.append((name, table))
+        else:
+            self._copy_rel(name, table)
+
+    def _copy_rel(self, name: str, table: pa.Table) -> None:
+        try:
+            # COPY itself refuses an endpoint key that names no node (the new file is then
+            # thrown away), so the keys are only looked at again to say which side failed
+            _execute(self._conn, cy.copy_rel(name), {"data": LadybugStore._storage(table)})
+        except StoreError:
+            if not self._checked:
+                check_endpoints(self._keys, {name: table}, "replace", lambda _label, _keys: set())
+            raise
+
+    def _stop(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+    # -- the loader's side ---------------------------------------------------------------
+    def add(self, kind: str, name: str, frame: pd.DataFrame | pa.Table) -> None:
+        """Queue ``frame`` for copying; raises the copy thread's error, if one happened."""
+        if self._error is not None:
+            raise self._error
+        if self._thread is None:
+            raise StoreError("this bulk writer was already committed or aborted")
+        if (
+            kind == "node"
+            and name not in NODES
+            or kind == "rel"
+            and name not in RELS
+            or kind not in ("node", "rel")
+        ):
+            raise StoreError(f"unknown {kind} frame {name!r}")
+        if name in self._seen:
+            raise StoreError(f"{name} frame was handed to the store twice")
+        self._seen[name] = frame
+        self._queue.put((kind, name, frame))
+
+    def commit(self, frames: GraphFrames) -> dict[str, int]:
+        """Copy what was not added yet, write the metadata and swap the new file in."""
+        unknown = [lbl for lbl in frames.node_frames if lbl not in NODES]
+        if unknown:
+            self.abort()
+            raise StoreError(f"unknown node label(s) in frames: {', '.join(unknown)}")
+        try:
+            for kind, bundle, names in (
+                ("node", frames.node_frames, NODES),
+                ("rel", frames.rel_frames, RELS),
+            ):
+                for name in names:
+                    frame = bundle.get(name)
+                    if frame is None:
+                        continue
+                    seen = self._seen.get(name)
+                    if seen is None:
+                        self.add(kind, name, frame)
+                    elif isinstance(seen, pd.DataFrame) and seen is not frame:
+                        raise StoreError(f"{name} frame changed after it was handed to the store")
+            self._stop()
+            if self._error is not None:
+                raise self._error
+            for name, table in self._parked:
+                self._copy_rel(name, table)
+            loaded = ",".join(t for t in TABLE_ORDER if t in frames.loaded_tables)
+            self._store._set_meta(self._conn, {**frames.meta, "loaded_tables": loaded})
+            _execute(self._conn, cy.CHECKPOINT)
+            self._close()
+            self._store._swap_in(self._tmp)
+        except BaseException:
+            self.abort()
+            raise
+        return dict(self._written)
+
+    def _close(self) -> None:
+        for c in (self._conn1, self._conn):
+            c.close()
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def abort(self) -> None:
+        """Stop copying and delete the new file; the store keeps its old graph."""
+        self._stop()
+        if self._db is not None:
+            self._close()
+        _remove_db_files(self._tmp)

@@ -233,7 +233,10 @@ def list_items_of_sources(rt: RelType, prop: str) -> str:
 
 # -- Graph Data Science (server-side algorithms, when the GDS plugin is installed) ------------
 
-GDS_VERSION = "RETURN gds.version() AS version"
+
+def gds_version() -> str:
+    """The Graph Data Science version; fails (unknown function) when the plugin is not installed."""
+    return "RETURN gds.version() AS version"
 
 
 def gds_project() -> str:
@@ -259,6 +262,22 @@ def gds_stream(algorithm: str) -> str:
         f"CALL gds.{algorithm}.stream($graph, $config) YIELD nodeId, {field} "
         f"WITH gds.util.asNode(nodeId) AS m, {field} AS grp "
         f"RETURN {_label_expr('m')} AS label, {_key_expr('m')} AS key, grp ORDER BY label, key"
+    )
+
+
+def gds_wcc_keys(label: str, rel: str) -> str:
+    """Weakly connected components over ``$graph`` (a projection of ``label`` and ``rel``): key and group.
+
+    Only nodes with at least one ``rel`` relationship are returned (the others are components
+    of their own), unordered: the client sorts and renumbers them. ``$config`` is the WCC
+    configuration map.
+    """
+    nt = NODES[label]
+    RELS[rel]  # KeyError unless a schema relationship type
+    return (
+        "CALL gds.wcc.stream($graph, $config) YIELD nodeId, componentId "
+        f"WITH gds.util.asNode(nodeId) AS m, componentId WHERE EXISTS {{ (m)-[:{q(rel)}]-() }} "
+        f"RETURN m.{q(nt.key)} AS key, componentId AS grp"
     )
 
 

@@ -160,6 +160,7 @@ class Neo4jStore(GraphStore):
                 raise StoreError(f"cannot connect to Neo4j at {self.uri}: {type(e).__name__}") from e
         self._driver = driver
         self._closed = False
+        self._gds: bool | None = None
 
     # -- plumbing ------------------------------------------------------------------------
     def close(self) -> None:
@@ -405,17 +406,23 @@ class Neo4jStore(GraphStore):
     def gds_version(self) -> str | None:
         """The server's Graph Data Science version, or ``None`` when the plugin is not installed."""
         try:
-            rows = self._read(_records, cy.GDS_VERSION, {})
+            rows = self._read(_records, cy.gds_version(), {})
         except StoreError:
             return None
         return str(rows[0][0]) if rows and rows[0] and rows[0][0] is not None else None
+
+    def _has_gds(self) -> bool:
+        """Whether the server has GDS (asked once per store)."""
+        if self._gds is None:
+            self._gds = self.gds_version() is not None
+        return self._gds
 
     def components(self, rel_types: Sequence[str], *, labels: Sequence[str] | None = None) -> pd.DataFrame:
         """Weakly connected components computed on the server with GDS ``gds.wcc``.
 
         See :meth:`communities` for the parameters and the result (column ``group``).
         """
-        return self._gds("wcc", rel_types, labels, {})
+        return self._gds_groups("wcc", rel_types, labels, {})
 
     def communities(
         self,
@@ -449,14 +456,52 @@ class Neo4jStore(GraphStore):
             When the server has no GDS plugin.
         """
         config = {"gamma": float(resolution), "randomSeed": int(seed), "concurrency": 1}
-        return self._gds("leiden", rel_types, labels, config)
+        return self._gds_groups("leiden", rel_types, labels, config)
 
-    def _gds(
+    def weak_components(self, label: str, rel_type: str) -> pd.DataFrame | None:
+        """Weakly connected components of ``label`` over ``rel_type``, by GDS WCC on the server.
+
+        The :class:`~ringwatch.graph.base.GraphAlgorithms` capability behind
+        :func:`ringwatch.graph.algorithms.weak_components` (use that: it renumbers the groups
+        canonically). Projects ``label`` and ``rel_type`` (undirected), streams the key and
+        component of every node with a ``rel_type`` relationship and drops the projection.
+
+        Returns
+        -------
+        DataFrame or None
+            ``key`` and ``group`` (not canonical), unordered; ``None`` when the server has no
+            GDS plugin.
+
+        Raises
+        ------
+        StoreError
+            For a relationship type that does not link ``label`` to ``label``, or when GDS fails.
+        """
+        rt = RELS.get(rel_type)
+        if rt is None or rt.src != label or rt.dst != label:
+            raise StoreError(f"{rel_type!r} does not link {label!r} nodes to {label!r} nodes")
+        if not self._has_gds():
+            return None
+        rows = self._gds_run(
+            "wcc",
+            [label],
+            {rel_type: {"type": rel_type, "orientation": "UNDIRECTED"}},
+            cy.gds_wcc_keys(label, rel_type),
+            {},
+        )
+        return pd.DataFrame(
+            {
+                "key": pd.Series([None if r[0] is None else str(r[0]) for r in rows], dtype=object),
+                "group": pd.Series([int(r[1]) for r in rows], dtype="int64"),
+            }
+        )
+
+    def _gds_groups(
         self, algorithm: str, rel_types: Sequence[str], labels: Sequence[str] | None, config: dict[str, Any]
     ) -> pd.DataFrame:
         for rel in rel_types:
             rel_type(rel)
-        if self.gds_version() is None:
+        if not self._has_gds():
             raise StoreError("the Neo4j server has no Graph Data Science plugin (gds.version() failed)")
         node_labels = (
             list(labels) if labels else sorted({x for r in rel_types for x in (RELS[r].src, RELS[r].dst)})
@@ -464,13 +509,8 @@ class Neo4jStore(GraphStore):
         for lbl in node_labels:
             if lbl not in NODES:
                 raise StoreError(f"unknown node label {lbl!r}")
-        graph = f"ringwatch-{algorithm}-{uuid.uuid4().hex[:12]}"
         rels = {r: {"type": r, "orientation": "UNDIRECTED"} for r in rel_types}
-        self._read(_records, cy.gds_project(), {"graph": graph, "labels": node_labels, "rels": rels})
-        try:
-            rows = self._read(_records, cy.gds_stream(algorithm), {"graph": graph, "config": config})
-        finally:
-            self._read(_records, cy.gds_drop(), {"graph": graph})
+        rows = self._gds_run(algorithm, node_labels, rels, cy.gds_stream(algorithm), config)
         frame = pd.DataFrame(
             {
                 "label": pd.Series([r[0] for r in rows], dtype=object),
@@ -479,6 +519,40 @@ class Neo4jStore(GraphStore):
             }
         )
         return frame.sort_values(["label", "key"], kind="stable").reset_index(drop=True)
+
+    def _gds_run(
+        self,
+        algorithm: str,
+        labels: list[str],
+        rels: dict[str, dict[str, str]],
+        stream: str,
+        config: dict[str, Any],
+    ) -> list[list[Any]]:
+        """Project, stream ``stream`` and drop the projection, in one read transaction.
+
+        One transaction runs on one server (a cluster routes each transaction on its own, and
+        a projection lives in the memory of the server that made it). A projection left by a
+        failed or retried attempt is dropped afterwards in a transaction of its own.
+        """
+        made: list[str] = []
+
+        def work(tx: neo4j.ManagedTransaction) -> list[list[Any]]:
+            graph = f"ringwatch-{algorithm}-{uuid.uuid4().hex[:12]}"
+            made.append(graph)
+            _records(tx, cy.gds_project(), {"graph": graph, "labels": labels, "rels": rels})
+            rows = _records(tx, stream, {"graph": graph, "config": config})
+            _records(tx, cy.gds_drop(), {"graph": graph})
+            made.remove(graph)
+            return rows
+
+        try:
+            return self._read(work)
+        finally:
+            for graph in made:
+                try:
+                    self._read(_records, cy.gds_drop(), {"graph": graph})
+                except StoreError:
+                    log.warning("could not drop the GDS projection %s", graph)
 
     def write_alerts(self, alerts: Sequence[Mapping[str, Any]], run_id: str) -> int:
         """Replace every ``Alert`` node (and its ``FLAGS`` edges) with these contract alerts."""

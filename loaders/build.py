@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -42,13 +43,16 @@ def _sorted(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     """Stable sort by string columns (see :func:`ringwatch.loaders.values.sort_order`)."""
     if len(frame) <= 1:
         return frame
-    return frame.iloc[sort_order(frame, list(by))]
+    order = sort_order(frame, list(by))
+    if bool((order == np.arange(len(order))).all()):
+        return frame  # already in order: no copy
+    return frame.iloc[order]
 
 
 def node_frame(frame: pd.DataFrame, label: str) -> pd.DataFrame:
-    """``frame`` sorted by the label's key and conformed to its schema columns and dtypes."""
+    """``frame`` sorted by the label's key (columns and dtypes are set when the frame is stored)."""
     key = NODES[label].key
-    return conform(_sorted(frame, [key]), "node", label)
+    return _sorted(frame, [key])
 
 
 def by_key_then_src(frame: pd.DataFrame, key: str, src: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -63,9 +67,9 @@ def by_key_then_src(frame: pd.DataFrame, key: str, src: str) -> tuple[pd.DataFra
 
 
 def rel_frame(frame: pd.DataFrame, rel_type: str) -> pd.DataFrame:
-    """``frame`` sorted by (src, dst, tie-break columns) and conformed to the relationship schema."""
+    """``frame`` sorted by (src, dst, tie-break columns)."""
     by = ["src", "dst", *[c for c in REL_TIEBREAK.get(rel_type, ()) if c in frame.columns]]
-    return conform(_sorted(frame, by), "rel", rel_type)
+    return _sorted(frame, by)
 
 
 def _stubs(key: str, existing: pd.Series | None, *candidates: pd.Series | None) -> pd.DataFrame:
@@ -230,17 +234,29 @@ def activity_ids(acts: pd.DataFrame) -> pd.Series:
     return ids
 
 
-class _Frames(dict[str, pd.DataFrame]):
-    """A dict of frames that compacts each frame as it is stored (when asked to)."""
+#: called with ``(kind, name, frame)`` as each final node (``kind="node"``) or relationship frame is built
+FrameSink = Callable[[str, str, pd.DataFrame], None]
 
-    def __init__(self, kind: str, compact: bool) -> None:
+
+class _Frames(dict[str, pd.DataFrame]):
+    """A dict of frames that gives each frame its schema columns and dtypes as it is stored and hands it on.
+
+    Stored frames are :func:`~ringwatch.graph.base.conform`-ed, or with ``compact`` turned into
+    Arrow-backed columns (:func:`~ringwatch.graph.frames.compact_frame`, straight from the
+    loaders' dtypes); each is then handed to ``sink``, if any.
+    """
+
+    def __init__(self, kind: str, compact: bool, sink: FrameSink | None = None) -> None:
         super().__init__()
-        self.kind, self.compact = kind, compact
+        self.kind, self.compact, self.sink = kind, compact, sink
 
     def __setitem__(self, name: str, frame: pd.DataFrame) -> None:
-        super().__setitem__(name, compact_frame(frame, self.kind, name) if self.compact else frame)
+        final = compact_frame(frame, self.kind, name) if self.compact else conform(frame, self.kind, name)
+        super().__setitem__(name, final)
         if self.compact:
             release_memory()
+        if self.sink is not None:
+            self.sink(self.kind, name, final)
 
 
 def release_memory() -> None:
@@ -363,6 +379,7 @@ def build_frames(
     base: BaseGraph | None = None,
     id_person: pd.Series | None = None,
     compact: bool = False,
+    sink: FrameSink | None = None,
 ) -> GraphFrames:
     """Build every node and relationship frame from the loaded rows of each table.
 
@@ -388,13 +405,36 @@ def build_frames(
         (:func:`~ringwatch.graph.frames.compact_frame`): a few times less memory for a large
         load; stores write such frames as they are. Default: the dtypes of
         :func:`~ringwatch.graph.base.conform`.
+    sink
+        Called with ``(kind, name, frame)`` as soon as each frame is final (every node and
+        relationship type once; a relationship after the node frames it points at), e.g.
+        :meth:`ringwatch.graph.BulkWriter.add`, so a store can write while the rest is built.
     """
-    nodes: dict[str, pd.DataFrame] = _Frames("node", compact)
-    rels: dict[str, pd.DataFrame] = _Frames("rel", compact)
+    builder = FrameBuilder(frozenset(clean), base=base, compact=compact, sink=sink)
+    for name in TABLE_ORDER:
+        if name in clean:
+            builder.add(name, clean[name], inferred)
+    return builder.finish(inferred, id_person)
 
-    def get(name: str) -> pd.DataFrame | None:
-        return clean.get(name)
 
+@dataclass
+class _Builder:
+    """What the frame sections read and write (see :class:`FrameBuilder`)."""
+
+    nodes: _Frames
+    rels: _Frames
+    clean: dict[str, pd.DataFrame] = field(default_factory=dict)
+    inferred: pd.DataFrame | None = None
+    base: BaseGraph | None = None
+    id_person: pd.Series | None = None
+
+    def get(self, name: str) -> pd.DataFrame | None:
+        return self.clean.get(name)
+
+
+def _people(b: _Builder) -> None:
+    """Person, Identity, HAS_IDENTITY, RENUMBERED_TO (deaths attached, contract §4)."""
+    get, nodes, rels, base, inferred, id_person = b.get, b.nodes, b.rels, b.base, b.inferred, b.id_person
     # -- persons, identities, deaths --------------------------------------------------------
     persons = get("persons")
     identities = get("identities")
@@ -419,14 +459,18 @@ def build_frames(
     ident_sorted, by_person = by_key_then_src(ident_rows, "id_number", "person_id")
     if ident_extra is not None and len(ident_extra):
         ident_sorted = _sorted(_concat([ident_sorted, ident_extra]), ["id_number"])
-    nodes["Identity"] = conform(ident_sorted, "node", "Identity")
-    rels["HAS_IDENTITY"] = conform(by_person, "rel", "HAS_IDENTITY")
+    nodes["Identity"] = ident_sorted
+    rels["HAS_IDENTITY"] = by_person
     ren = get("renumberings")
     if ren is not None:
         rels["RENUMBERED_TO"] = rel_frame(
             ren.rename(columns={"old_id_number": "src", "new_id_number": "dst"}), "RENUMBERED_TO"
         )
 
+
+def _accounts(b: _Builder) -> None:
+    """Account (with evidence-only accounts named by benefits and payments), HOLDS."""
+    get, nodes, rels = b.get, b.nodes, b.rels
     # -- accounts (with evidence-only accounts named by benefits and payments) -------------------
     accounts = get("accounts")
     benefits = get("benefits")
@@ -443,8 +487,12 @@ def build_frames(
         holds = accounts.rename(columns={"person_id": "src", "account_no": "dst"})
         order = sort_order(holds, ["dst"])  # account_no is unique: (src, dst) = stable by src after dst
         holds = holds.iloc[order]
-        rels["HOLDS"] = conform(holds.iloc[sort_order(holds, ["src"])], "rel", "HOLDS")
+        rels["HOLDS"] = holds.iloc[sort_order(holds, ["src"])]
 
+
+def _phones(b: _Builder) -> None:
+    """Phone, USES_PHONE."""
+    get, nodes, rels = b.get, b.nodes, b.rels
     # -- phones, addresses -------------------------------------------------------------------
     phones = get("phones")
     if phones is not None:
@@ -454,6 +502,11 @@ def build_frames(
         rels["USES_PHONE"] = rel_frame(
             phones.rename(columns={"person_id": "src", "phone": "dst"}), "USES_PHONE"
         )
+
+
+def _addresses(b: _Builder) -> None:
+    """Address (one node per address key), LIVES_AT."""
+    get, nodes, rels, base = b.get, b.nodes, b.rels, b.base
     addresses = get("addresses")
     if addresses is not None:
         a = addresses[["address_key", "address"]]
@@ -467,6 +520,10 @@ def build_frames(
             "LIVES_AT",
         )
 
+
+def _employers(b: _Builder) -> None:
+    """Employer, EMPLOYED_BY."""
+    get, nodes, rels = b.get, b.nodes, b.rels
     # -- employers, employments ------------------------------------------------------------------
     employers = get("employers")
     employments = get("employments")
@@ -483,7 +540,12 @@ def build_frames(
             employments.rename(columns={"id_number": "src", "employer_id": "dst"}), "EMPLOYED_BY"
         )
 
+
+def _benefits(b: _Builder) -> None:
+    """Benefit, RECEIVES, PAID_TO (payments aggregated per benefit and account)."""
+    nodes, rels, base = b.nodes, b.rels, b.base
     # -- benefits, payments ------------------------------------------------------------------------
+    benefits, payments = b.get("benefits"), b.get("payments")
     ben_frame = benefits if benefits is not None else _empty(["benefit_id"])
     ben_stubs = (
         _stubs("benefit_id", None, payments["benefit_id"])
@@ -523,6 +585,10 @@ def build_frames(
     if benefits is not None or payments is not None:
         rels["PAID_TO"] = rel_frame(paid, "PAID_TO")
 
+
+def _providers(b: _Builder) -> None:
+    """Hospital, Doctor, WORKS_AT, TREATED_AT."""
+    get, nodes, rels = b.get, b.nodes, b.rels
     # -- hospitals, doctors, claims -----------------------------------------------------------------
     hospitals = get("hospitals")
     doctors = get("doctors")
@@ -557,21 +623,93 @@ def build_frames(
         c["doctor_id"] = c["doctor_id"].where(~empty(c["doctor_id"]))
         rels["TREATED_AT"] = rel_frame(c, "TREATED_AT")
 
+
+def _activities(b: _Builder) -> None:
+    """Activity, HAS_ACTIVITY."""
+    get, nodes, rels = b.get, b.nodes, b.rels
     # -- activities ------------------------------------------------------------------------------------
     acts = get("activities")
     if acts is not None:
         a = acts.assign(activity_id=activity_ids(acts))
         a_sorted, by_identity = by_key_then_src(a, "activity_id", "id_number")
-        nodes["Activity"] = conform(a_sorted, "node", "Activity")
-        rels["HAS_ACTIVITY"] = conform(by_identity, "rel", "HAS_ACTIVITY")
+        nodes["Activity"] = a_sorted
+        rels["HAS_ACTIVITY"] = by_identity
 
-    # every label and type gets a frame, empty when there is no data
-    for label in NODES:
-        if label not in nodes:
-            nodes[label] = conform(_empty(NODES[label].columns), "node", label)
-    for rel in RELS:
-        if rel not in rels:
-            rels[rel] = conform(_empty(RELS[rel].columns), "rel", rel)
-    loaded = frozenset(clean)
-    meta = {"loaded_tables": ",".join(t for t in TABLE_ORDER if t in loaded)}
-    return GraphFrames({k: nodes[k] for k in NODES}, {k: rels[k] for k in RELS}, loaded, meta)
+
+#: (tables a section reads, the section), in the order a full build runs them; every section
+#: writes its own node and relationship frames, nodes before the relationships that use them
+SECTIONS: tuple[tuple[tuple[str, ...], Callable[[_Builder], None]], ...] = (
+    (("persons", "identities", "renumberings", "deaths"), _people),
+    (("accounts", "benefits", "payments"), _accounts),
+    (("phones",), _phones),
+    (("addresses",), _addresses),
+    (("employers", "employments"), _employers),
+    (("benefits", "payments"), _benefits),
+    (("hospitals", "doctors", "claims"), _providers),
+    (("activities",), _activities),
+)
+
+
+class FrameBuilder:
+    """Builds the graph frames section by section, each as soon as the tables it reads are in.
+
+    A loader hands over each cleaned table with :meth:`add`; a section (persons and
+    identities, accounts, phones, ...) runs as soon as every table it reads has come or is
+    known to be absent, so a sink (a store writer) can write its frames while the loader
+    cleans the next table. :meth:`finish` runs what is left and returns the bundle, the
+    same one :func:`build_frames` builds from all tables at once. An incremental build
+    (``base``) runs every section at :meth:`finish`.
+
+    Parameters
+    ----------
+    present
+        The contract tables of this load (the others will never come).
+    base, compact, sink
+        As for :func:`build_frames`.
+    """
+
+    def __init__(
+        self,
+        present: frozenset[str],
+        *,
+        base: BaseGraph | None = None,
+        compact: bool = False,
+        sink: FrameSink | None = None,
+    ) -> None:
+        self.present = present
+        self._b = _Builder(_Frames("node", compact, sink), _Frames("rel", compact, sink), base=base)
+        self._pending = list(SECTIONS)
+
+    def add(self, name: str, frame: pd.DataFrame, inferred: pd.DataFrame | None = None) -> None:
+        """Take the loaded rows of table ``name`` (and the identities inferred so far); run ready sections."""
+        self._b.clean[name] = frame
+        self._b.inferred = inferred
+        self._run(ready_only=True)
+
+    def _run(self, *, ready_only: bool) -> None:
+        if ready_only and self._b.base is not None:
+            return  # an increment's sections read the stored graph and the full person map: all at finish
+        waiting = []
+        for needs, section in self._pending:
+            if ready_only and any(t in self.present and t not in self._b.clean for t in needs):
+                waiting.append((needs, section))
+            else:
+                section(self._b)
+        self._pending = waiting
+
+    def finish(self, inferred: pd.DataFrame | None = None, id_person: pd.Series | None = None) -> GraphFrames:
+        """Run the remaining sections and return every frame (empty ones for absent data)."""
+        b = self._b
+        b.inferred, b.id_person = inferred, id_person
+        self._run(ready_only=False)
+        nodes, rels = b.nodes, b.rels
+        # every label and type gets a frame, empty when there is no data
+        for label in NODES:
+            if label not in nodes:
+                nodes[label] = _empty(NODES[label].columns)
+        for rel in RELS:
+            if rel not in rels:
+                rels[rel] = _empty(RELS[rel].columns)
+        loaded = frozenset(b.clean)
+        meta = {"loaded_tables": ",".join(t for t in TABLE_ORDER if t in loaded)}
+        return GraphFrames({k: nodes[k] for k in NODES}, {k: rels[k] for k in RELS}, loaded, meta)

@@ -21,12 +21,29 @@ from ringwatch.alerts_io import FORMULA_PREFIXES, PLAIN_NUMBER, neutralise_cell
 from ringwatch.contract import TABLE_ORDER, TABLES
 from ringwatch.errors import RingwatchError
 from ringwatch.graph.base import GraphFrames
-from ringwatch.loaders.build import build_frames, release_memory
+from ringwatch.loaders.build import FrameBuilder, FrameSink, release_memory
 from ringwatch.loaders.incremental import BaseGraph, StoreLookup
 from ringwatch.loaders.reading import RawTable, find_table_files, read_table
 from ringwatch.loaders.tables import Cleaned, Context, TableReport, clean_table
 
 Progress = Callable[[str], None]
+
+#: the order tables are cleaned in: :data:`~ringwatch.contract.TABLE_ORDER` (a table's
+#: references always come earlier) with ``deaths`` and ``activities`` (they reference only
+#: identities) moved up, so the person/identity frames and the activity frames, the largest,
+#: are built (and reach a streaming store) while the other tables are still being cleaned
+CLEAN_ORDER: tuple[str, ...] = (
+    *TABLE_ORDER[: TABLE_ORDER.index("renumberings") + 1],
+    "deaths",
+    "activities",
+    *(t for t in TABLE_ORDER[TABLE_ORDER.index("renumberings") + 1 :] if t not in ("deaths", "activities")),
+)
+assert sorted(CLEAN_ORDER) == sorted(TABLE_ORDER)
+assert all(
+    CLEAN_ORDER.index(ref) < CLEAN_ORDER.index(name)
+    for name in CLEAN_ORDER
+    for ref in TABLES[name].references.values()
+)
 
 
 @dataclass
@@ -88,6 +105,7 @@ def load_directory(
     progress: Progress | None = None,
     base: StoreLookup | None = None,
     compact: bool = False,
+    sink: FrameSink | None = None,
 ) -> LoadResult:
     """Read every contract table in ``data_dir`` and build the graph frames.
 
@@ -118,6 +136,10 @@ def load_directory(
         :func:`~ringwatch.graph.frames.compact_frame`) instead of object columns: what a
         large load into a store wants (a few times less memory); tests and analyses that
         look at the frames keep the default.
+    sink
+        Called with ``(kind, name, frame)`` as each graph frame is final, before the next
+        is built (see :func:`~ringwatch.loaders.build.build_frames`); only once every file
+        has been read and checked, so a broken file never reaches it.
 
     Returns
     -------
@@ -131,7 +153,7 @@ def load_directory(
         read and checked before any row is validated.
     """
     with _gc_paused():
-        return _load(Path(data_dir), encoding, progress, base, compact)
+        return _load(Path(data_dir), encoding, progress, base, compact, sink)
 
 
 def _load(
@@ -140,6 +162,7 @@ def _load(
     progress: Progress | None,
     store: StoreLookup | None,
     compact: bool = False,
+    sink: FrameSink | None = None,
 ) -> LoadResult:
     t0 = time.perf_counter()
     say = progress or (lambda _msg: None)
@@ -155,20 +178,21 @@ def _load(
         encodings[name] = raw.encoding
         say(f"{name}: {raw.num_rows:,} rows")
     ctx = Context(loaded=frozenset(raws) | (base.tables if base is not None else frozenset()), base=base)
-    cleaned: dict[str, Cleaned] = {}
-    for name in TABLE_ORDER:
+    builder = FrameBuilder(frozenset(raws), base=base, compact=compact, sink=sink)
+    by_clean: dict[str, Cleaned] = {}
+    for name in CLEAN_ORDER:
         if name not in raws:
             continue
         c = clean_table(raws.pop(name), ctx)
-        cleaned[name] = c
-        if compact:
-            release_memory()
+        by_clean[name] = c
         if c.report.quarantined:
             say(f"{name}: {c.report.quarantined:,} rows quarantined")
+        builder.add(name, c.frame, ctx.inferred)  # builds (and hands on) the frames now complete
+        if compact:
+            release_memory()
     say("building graph frames")
-    frames = build_frames(
-        {k: v.frame for k, v in cleaned.items()}, ctx.inferred, base, ctx.person_map(), compact=compact
-    )
+    frames = builder.finish(ctx.inferred, ctx.person_map())
+    cleaned = {name: by_clean[name] for name in TABLE_ORDER if name in by_clean}
     for name, c in cleaned.items():
         frames.meta[f"rows.{name}"] = str(c.report.loaded)
     result = LoadResult(

@@ -8,6 +8,11 @@ the edges with a merge key, create edges, read a page ordered by key, ...). Test
 load through the real store code, read back through its paged projections, and compare
 with an embedded store, without a Neo4j server. Statements are not parsed: an unknown
 statement fails the test.
+
+With ``GraphSim(gds="2.6.0")`` the server has the Graph Data Science plugin: named
+projections are kept in :attr:`GraphSim.projections`, and WCC is computed with networkx,
+with component ids and row order that are deliberately *not* canonical (as on a real
+server). Without it every ``gds.*`` call fails like an unknown function or procedure.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
+import networkx as nx
 import pytest
-from fake_neo4j import FakeNeo4j
+from fake_neo4j import FakeNeo4j, server_error
 
 from ringwatch.graph import neo4j_cypher as cy
 from ringwatch.graph.frames import ALL_NODES, FLAGS
@@ -31,7 +37,9 @@ Row = dict[str, Any]
 class GraphSim:
     """Nodes per label (key -> properties) and edges per type, with endpoint indexes."""
 
-    def __init__(self) -> None:
+    def __init__(self, gds: str | None = None) -> None:
+        self.gds = gds
+        self.projections: dict[str, tuple[list[str], dict[str, Any]]] = {}
         self.nodes: dict[str, dict[str, dict[str, Any]]] = {label: {} for label in ALL_NODES}
         self.edges: dict[str, dict[int, tuple[str, str, dict[str, Any]]]] = {r: {} for r in RELS}
         self.by_src: dict[str, dict[str, set[int]]] = {r: defaultdict(set) for r in RELS}
@@ -229,6 +237,64 @@ class GraphSim:
 
     def _flags_of(self, p: dict[str, Any], label: str) -> list[Row]:
         return [{"src": a, "dst": k} for a, lbl, k in sorted(self.flags) if lbl == label]
+
+    # -- Graph Data Science -------------------------------------------------------------------------
+    def _need_gds(self, what: str) -> None:
+        if self.gds is None:
+            raise server_error("Neo.ClientError.Procedure.ProcedureNotFound", f"There is no procedure {what}")
+
+    def _gds_version(self, p: dict[str, Any]) -> list[Row]:
+        if self.gds is None:
+            raise server_error("Neo.ClientError.Statement.SyntaxError", "Unknown function 'gds.version'")
+        return [{"version": self.gds}]
+
+    def _gds_project(self, p: dict[str, Any]) -> list[Row]:
+        self._need_gds("gds.graph.project")
+        if p["graph"] in self.projections:
+            raise server_error("Neo.ClientError.Procedure.ProcedureCallFailed", "graph already exists")
+        labels, rels = list(p["labels"]), dict(p["rels"])
+        for spec in rels.values():
+            rt = RELS[spec["type"]]
+            assert rt.src in labels and rt.dst in labels, "a native projection needs both end labels"
+            assert spec["orientation"] == "UNDIRECTED"
+        self.projections[p["graph"]] = (labels, rels)
+        return [{"graphName": p["graph"], "nodeCount": sum(len(self.nodes[x]) for x in labels)}]
+
+    def _gds_drop(self, p: dict[str, Any]) -> list[Row]:
+        self._need_gds("gds.graph.drop")
+        return [{"graphName": p["graph"]}] if self.projections.pop(p["graph"], None) else []
+
+    def _wcc(self, graph: str) -> dict[tuple[str, str], int]:
+        """Component id of every projected node: arbitrary, not canonical (largest member first)."""
+        if graph not in self.projections:
+            raise server_error("Neo.ClientError.Procedure.ProcedureCallFailed", f"no graph {graph}")
+        labels, rels = self.projections[graph]
+        g = nx.Graph()
+        g.add_nodes_from((label, k) for label in labels for k in self.nodes[label])
+        for spec in rels.values():
+            rt = RELS[spec["type"]]
+            g.add_edges_from(((rt.src, s), (rt.dst, d)) for s, d, _ in self.edges[rt.type].values())
+        comps = sorted((sorted(c) for c in nx.connected_components(g)), key=lambda c: c[-1], reverse=True)
+        return {node: 1000 + 7 * i for i, comp in enumerate(comps) for node in comp}
+
+    def _gds_stream(self, p: dict[str, Any], algorithm: str) -> list[Row]:
+        self._need_gds(f"gds.{algorithm}.stream")
+        if algorithm != "wcc":
+            raise AssertionError(f"the simulator does not run gds.{algorithm}")
+        grp = self._wcc(p["graph"])
+        return [{"label": label, "key": k, "grp": g} for (label, k), g in sorted(grp.items())]
+
+    def _gds_wcc_keys(self, p: dict[str, Any], label: str, rel: str) -> list[Row]:
+        self._need_gds("gds.wcc.stream")
+        grp = self._wcc(p["graph"])
+        linked = {k for k, ids in self.by_src[rel].items() if ids} | {
+            k for k, ids in self.by_dst[rel].items() if ids
+        }
+        return [
+            {"key": k, "grp": g}
+            for (lbl, k), g in sorted(grp.items(), reverse=True)
+            if lbl == label and k in linked
+        ]
 
 
 def node_count(sim: GraphSim) -> dict[str, int]:
