@@ -1,7 +1,8 @@
 """End-to-end: ``streamlit run`` the dashboard on the sample store, drive headless Chromium.
 
 Queue → open a case → expand nodes in the st-link-analysis graph (through the component's
-own expand button) → the capped-expansion message; screenshots go to ``docs/screenshots``.
+own expand button) → the capped-expansion message. Screenshots go to a temporary directory,
+or to ``docs/screenshots`` (the README's pictures) with ``RINGWATCH_REFRESH_SCREENSHOTS=1``.
 Skipped when ``/usr/bin/chromium`` or the ``playwright`` package is missing.
 """
 
@@ -22,7 +23,7 @@ from ringwatch.dashboard.queries import EXAMPLES
 from ringwatch.dashboard.sample import build_sample
 
 CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+DOC_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -126,9 +127,16 @@ def _expand_by_caption(page: object, text: str) -> None:
     frame.click("#nodeActionsExpand")
 
 
-def test_queue_case_expand_in_browser(server: str) -> None:
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    """Where screenshots go: ``docs/screenshots`` only when asked to refresh the README's pictures."""
+    out = DOC_SHOTS if os.environ.get("RINGWATCH_REFRESH_SCREENSHOTS") == "1" else tmp_path / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def test_queue_case_expand_in_browser(server: str, shots: Path) -> None:
     playwright = pytest.importorskip("playwright.sync_api")
-    SHOTS.mkdir(parents=True, exist_ok=True)
     with playwright.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
         page = browser.new_page(viewport={"width": 1500, "height": 2000}, locale="zh-CN")
@@ -139,13 +147,13 @@ def test_queue_case_expand_in_browser(server: str) -> None:
             page.wait_for_selector('[data-testid="stVegaLiteChart"]', timeout=60_000)
             page.wait_for_timeout(1500)
             _no_errors(page, "overview")
-            page.screenshot(path=str(SHOTS / "overview.png"), full_page=True)
+            page.screenshot(path=str(shots / "overview.png"), full_page=True)
 
             page.get_by_role("link", name="告警队列").click()
             page.get_by_text("条匹配").first.wait_for(timeout=60_000)
             _settle(page)
             _no_errors(page, "queue")
-            page.screenshot(path=str(SHOTS / "queue.png"), full_page=True)
+            page.screenshot(path=str(shots / "queue.png"), full_page=True)
 
             # click the first row's selection cell in the data grid: opens the case
             grid = page.locator('[data-testid="stDataFrame"]').first
@@ -159,7 +167,7 @@ def test_queue_case_expand_in_browser(server: str) -> None:
             page.wait_for_timeout(6000)  # cose layout animation, then labels
             _no_errors(page, "case")
             assert page.get_by_text("共用同一手机号").count() >= 1
-            page.screenshot(path=str(SHOTS / "case.png"), full_page=True)
+            page.screenshot(path=str(shots / "case.png"), full_page=True)
 
             before = page.get_by_text("当前画布").first.inner_text()
             _expand_by_caption(page, "P002")
@@ -174,7 +182,7 @@ def test_queue_case_expand_in_browser(server: str) -> None:
             _settle(page)
             page.wait_for_timeout(2500)
             _no_errors(page, "case after expand")
-            page.screenshot(path=str(SHOTS / "case_expanded.png"), full_page=True)
+            page.screenshot(path=str(shots / "case_expanded.png"), full_page=True)
 
             # the deceased-payment case: payments timeline with the death date marked
             page.goto(server + "/case?alert=deceased_payment-0000000000000002", wait_until="domcontentloaded")
@@ -184,7 +192,7 @@ def test_queue_case_expand_in_browser(server: str) -> None:
             page.get_by_text("每月支付金额").first.wait_for(timeout=60_000)
             page.wait_for_timeout(1500)
             _no_errors(page, "timeline")
-            page.screenshot(path=str(SHOTS / "case_timeline.png"), full_page=True)
+            page.screenshot(path=str(shots / "case_timeline.png"), full_page=True)
 
             page.get_by_role("link", name="Cypher 控制台").click()
             page.get_by_text("示例查询").first.wait_for(timeout=60_000)
@@ -200,7 +208,7 @@ def test_queue_case_expand_in_browser(server: str) -> None:
             _graph_frame(page)
             page.wait_for_timeout(2500)
             _no_errors(page, "console")
-            page.screenshot(path=str(SHOTS / "console.png"), full_page=True)
+            page.screenshot(path=str(shots / "console.png"), full_page=True)
 
             # a write is refused with a plain message (the only error box allowed)
             page.get_by_label("Cypher 查询").fill("CREATE (n:Person {person_id:'x'})")
