@@ -47,17 +47,30 @@ def neutralise_cell(value: str) -> str:
     return value
 
 
-def read_alerts(path: Path) -> list[dict[str, Any]]:
-    """Read an ``alerts.jsonl`` file (missing file → empty list)."""
-    if not path.exists():
-        return []
+def parse_alerts(lines: Iterable[str]) -> list[dict[str, Any]]:
+    """Alert objects from the lines of an ``alerts.jsonl`` (blank lines skipped)."""
     out: list[dict[str, Any]] = []
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            line = line.strip()
-            if line:
-                out.append(json.loads(line))
+    for line in lines:
+        line = line.strip()
+        if line:
+            out.append(json.loads(line))
     return out
+
+
+def read_alerts(path: Path) -> list[dict[str, Any]]:
+    """Read an ``alerts.jsonl`` file (missing file → empty list).
+
+    A file in an output directory is read as committed: while a finished run's results are
+    being put in place (or after a job was killed between its commit and the end), the new
+    version is read (see :func:`ringwatch.results.current_file`).
+    """
+    from .results import open_current
+
+    fh = open_current(path)
+    if fh is None:
+        return []
+    with fh:
+        return parse_alerts(fh)
 
 
 def previous_first_seen(out_dir: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:

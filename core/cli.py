@@ -28,6 +28,7 @@ from . import __version__
 from .alerts_io import read_alerts
 from .config import load_settings
 from .errors import InputError, RingwatchError
+from .results import current_file
 
 err = Console(stderr=True, highlight=False, markup=False, width=None if sys.stderr.isatty() else 120)
 app = typer.Typer(
@@ -315,6 +316,26 @@ def export(
 
 
 @app.command()
+def recover(
+    out: Annotated[Path, typer.Option("--out", help="Output directory of run/detect.")],
+    lock_wait: LockWaitOpt = 0.0,
+) -> None:
+    """Finish (or discard) the results of a killed run or detect in OUT, without running anything.
+
+    Every run/detect/load does this first anyway; use it to bring the store's alerts and the
+    files up to date at once after a crash.
+    """
+    from ringwatch.results import recover as recover_results
+
+    with _errors():
+        done = recover_results(out, lock_wait=lock_wait)
+        for line in done:
+            err.print(line)
+        if not done:
+            err.print(f"nothing to recover in {out}")
+
+
+@app.command()
 def summary(
     out: Annotated[Path, typer.Argument(help="Output directory of a run.")],
     top: Annotated[int, typer.Option("--top", help="How many alerts to list.")] = 15,
@@ -322,7 +343,8 @@ def summary(
     """Print a summary of the alerts of a run (masked; explanations only)."""
     with _errors():
         alerts = read_alerts(out / "alerts.jsonl")
-        if not alerts and not (out / "alerts.jsonl").exists():
+        committed = current_file(out / "alerts.jsonl")  # a pending commit's staged copy, if any
+        if not alerts and (committed is None or not committed.exists()):
             raise InputError("no alerts.jsonl here", file=str(out / "alerts.jsonl"))
         t = Table(title=f"{len(alerts):,} alerts in {out}", title_justify="left")
         for col in ("detector", "red", "orange", "yellow", "amount at risk (¥)"):

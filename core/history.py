@@ -18,38 +18,55 @@ from typing import Any
 
 from .alerts_io import JSONL, atomic_write_text, read_alerts
 from .errors import InputError
+from .results import current_file, open_current
 
 RUNS = "runs"
 INDEX = "index.jsonl"
 
 
+def run_copy_names() -> tuple[str, ...]:
+    """The files of a run copied into ``OUT/runs/<run_id>/``."""
+    return (JSONL, "alerts.csv", "run.json")
+
+
+def updated_index(out_dir: Path, run: Mapping[str, Any]) -> str:
+    """The text of ``runs/index.jsonl`` once ``run`` is recorded (a rerun replaces its line)."""
+    run_id = str(run["run_id"])
+    index = [r for r in list_runs(out_dir) if r["run_id"] != run_id]
+    index.append(
+        {k: run[k] for k in ("run_id", "reference_date", "input_fingerprint", "alerts_total") if k in run}
+    )
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in index)
+
+
 def record_run(out_dir: Path, run: Mapping[str, Any]) -> Path:
-    """Copy the run's alert files into ``OUT/runs/<run_id>/`` and index it (rerun = replace)."""
+    """Copy the run's alert files into ``OUT/runs/<run_id>/`` and index it (rerun = replace).
+
+    Each step is atomic on its own; ``detect`` and ``run`` record their history through the
+    all-or-nothing results commit (:mod:`ringwatch.results`) instead.
+    """
     run_id = str(run["run_id"])
     runs = out_dir / RUNS
     dest = runs / run_id
     tmp = runs / f".{run_id}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    for name in (JSONL, "alerts.csv", "run.json"):
+    for name in run_copy_names():
         if (out_dir / name).exists():
             shutil.copy2(out_dir / name, tmp / name)
     shutil.rmtree(dest, ignore_errors=True)
     tmp.rename(dest)
-    index = [r for r in list_runs(out_dir) if r["run_id"] != run_id]
-    index.append(
-        {k: run[k] for k in ("run_id", "reference_date", "input_fingerprint", "alerts_total") if k in run}
-    )
-    atomic_write_text(runs / INDEX, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in index))
+    atomic_write_text(runs / INDEX, updated_index(out_dir, run))
     return dest
 
 
 def list_runs(out_dir: Path) -> list[dict[str, Any]]:
-    """Runs recorded in ``out_dir``, oldest first."""
-    p = out_dir / RUNS / INDEX
-    if not p.exists():
+    """Runs recorded in ``out_dir``, oldest first (as committed, see :mod:`ringwatch.results`)."""
+    fh = open_current(out_dir / RUNS / INDEX)
+    if fh is None:
         return []
-    return [json.loads(x) for x in p.read_text(encoding="utf-8").splitlines() if x.strip()]
+    with fh:
+        return [json.loads(x) for x in fh.read().splitlines() if x.strip()]
 
 
 def resolve_run(ref: str, out_dir: Path | None) -> Path:
@@ -59,8 +76,10 @@ def resolve_run(ref: str, out_dir: Path | None) -> Path:
         return p
     if (p / JSONL).is_file():
         return p / JSONL
-    if out_dir is not None and (out_dir / RUNS / ref / JSONL).is_file():
-        return out_dir / RUNS / ref / JSONL
+    if out_dir is not None:
+        committed = current_file(out_dir / RUNS / ref / JSONL)
+        if committed is not None and committed.is_file():
+            return out_dir / RUNS / ref / JSONL
     raise InputError(
         f"no run {ref!r}: give a run id from OUT/runs/index.jsonl, a run directory or an alerts.jsonl"
     )

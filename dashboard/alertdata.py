@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ringwatch.contract import MEMBER_TYPES
+from ringwatch.results import open_current
 
 from .masking import mask_pattern_parts
 
@@ -158,11 +159,13 @@ def load_alerts(path: Path) -> AlertTable:
     p = Path(path)
     if p.is_dir():
         p = p / "alerts.jsonl"
-    if not p.exists():
+    # the committed version: a run's staged copy while its commit is being rolled forward
+    fh = open_current(p)
+    if fh is None:
         return build_table([])
 
     def rows() -> Iterable[dict[str, Any]]:
-        with p.open(encoding="utf-8") as fh:
+        with fh:
             for line in fh:
                 line = line.strip()
                 if line:

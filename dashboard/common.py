@@ -25,6 +25,7 @@ import streamlit as st
 
 from ringwatch.errors import RingwatchError
 from ringwatch.graph.base import GraphStore, QueryResult, Subgraph
+from ringwatch.results import current_file
 
 from . import masking
 from .alertdata import AlertTable, assign_regions, load_alerts
@@ -235,8 +236,8 @@ def _region_lookup(handle: StoreHandle, table: AlertTable) -> dict[str, dict[str
 
 def get_alerts(cfg: Config) -> AlertTable:
     """The alert table of the configured run (reloaded when ``alerts.jsonl`` changes)."""
-    path, mtime, size = _file_key(cfg.alerts_file)
-    return _alerts(path, mtime, size, cfg.store)
+    _, mtime, size = _file_key(current_file(cfg.alerts_file) or cfg.alerts_file)  # the committed version
+    return _alerts(str(cfg.alerts_file), mtime, size, cfg.store)
 
 
 # -- case database ----------------------------------------------------------------------

@@ -18,7 +18,9 @@ Concurrency facts this module is built on (verified on ladybug 0.22):
   refused, and a read-only store on such a file reads through the writer's database inside
   ``BEGIN TRANSACTION READ ONLY`` instead of opening its own handle;
 * a ``replace`` load builds the new graph in a fresh file beside the store and renames it
-  over the store: readers see the old graph or the new one, never a half-loaded store.
+  over the store: readers see the old graph or the new one, never a half-loaded store. A
+  full load streams into that file (:class:`_ReplaceWriter`): ``COPY`` releases the GIL,
+  so a background thread copies each frame while the loader cleans and builds the next.
   An ``upsert`` load (a nightly increment) merges into a copy of the checkpointed store
   file and renames the copy over the store in the same way (all or nothing; one file copy).
 
