@@ -144,11 +144,23 @@ def factorize(arrays: Sequence[np.ndarray], *, sort: bool = False) -> tuple[list
     parts = [np.asarray(a, dtype=object) for a in arrays]
     lengths = [len(a) for a in parts]
     cat = np.concatenate(parts) if parts else np.zeros(0, dtype=object)
-    codes, uniq = pd.factorize(cat, use_na_sentinel=True)
-    uniq = np.asarray(uniq, dtype=object)
-    codes = np.asarray(codes, dtype=np.int64)
+    text = _arrow_str(cat) if len(cat) else None
+    if text is not None:
+        # all strings: hash the UTF-8 bytes in Arrow (same codes and first-appearance order
+        # as pandas, without hashing millions of Python objects)
+        enc = pc.dictionary_encode(text)
+        codes = np.asarray(enc.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        uniq = np.asarray(enc.dictionary.to_numpy(zero_copy_only=False), dtype=object)
+    else:
+        codes, uniq = pd.factorize(cat, use_na_sentinel=True)
+        uniq = np.asarray(uniq, dtype=object)
+        codes = np.asarray(codes, dtype=np.int64)
     if sort and len(uniq):
-        order = string_order(uniq)
+        order = (
+            np.asarray(pc.sort_indices(enc.dictionary), dtype=np.int64)
+            if text is not None
+            else string_order(uniq)
+        )
         rank = np.empty(len(uniq), dtype=np.int64)
         rank[order] = np.arange(len(uniq))
         uniq = uniq[order]

@@ -186,6 +186,27 @@ class ClaimIndex:
     overall_median: float
 
 
+def _best_disjoint(rings: Sequence[Ring], max_jaccard: float) -> list[Ring]:
+    """Rings in the given order, skipping any whose patients overlap a kept ring's by ``max_jaccard`` or more.
+
+    Only kept rings that share a patient can overlap, so each ring is compared with those
+    alone (found through a patient -> kept rings index), not with every kept ring.
+    """
+    chosen: list[Ring] = []
+    patients_of: list[set[str]] = []
+    rings_of_patient: dict[str, list[int]] = {}
+    for r in rings:
+        ps = set(r.patients)
+        near = {i for p in ps for i in rings_of_patient.get(p, ())}
+        if any(len(ps & patients_of[i]) / len(ps | patients_of[i]) >= max_jaccard for i in sorted(near)):
+            continue
+        for p in ps:
+            rings_of_patient.setdefault(p, []).append(len(chosen))
+        chosen.append(r)
+        patients_of.append(ps)
+    return chosen
+
+
 def index_claims(claims: pd.DataFrame, hospitals: pd.DataFrame) -> ClaimIndex:
     """Integer-code the claims and index them by hospital and by hospital ``level``."""
     lv = (
@@ -200,7 +221,10 @@ def index_claims(claims: pd.DataFrame, hospitals: pd.DataFrame) -> ClaimIndex:
     doc, doc_names = pd.factorize(claims["doctor_id"], sort=True)  # missing -> -1
     doc = np.where(doc < 0, len(doc_names) + hosp, doc)
     diag, diag_names = pd.factorize(claims["diagnosis_code"], sort=True)
-    by_h = {str(hosp_names[k]): np.flatnonzero(hosp == k) for k in range(len(hosp_names))}
+    # claim positions per hospital, ascending: one stable sort instead of a scan per hospital
+    order = np.argsort(hosp, kind="stable")
+    bounds = np.searchsorted(hosp[order], np.arange(len(hosp_names) + 1))
+    by_h = {str(hosp_names[k]): order[bounds[k] : bounds[k + 1]] for k in range(len(hosp_names))}
     by_l = {str(k): np.asarray(ix) for k, ix in pd.Series(levels).groupby(levels, sort=True).indices.items()}
     span = float(claims["day"].max() - claims["day"].min() + 1) if len(claims) else 1.0
     return ClaimIndex(
@@ -789,12 +813,7 @@ def detect(view: GraphView, ctx: DetectContext) -> list[Alert]:
         rings.extend(r for r in evaluate(hs, index, ctx, source) if r.score >= prm.min_score)
     # one alert per ring: overlapping candidates keep the best-scoring version
     rings.sort(key=lambda r: (-r.score, r.hospitals, r.patients))
-    chosen: list[Ring] = []
-    for r in rings:
-        ps = set(r.patients)
-        if any(len(ps & set(o.patients)) / len(ps | set(o.patients)) >= 0.3 for o in chosen):
-            continue
-        chosen.append(r)
+    chosen = _best_disjoint(rings, 0.3)
 
     alerts: list[Alert] = []
     for r in chosen:
