@@ -68,6 +68,14 @@ def kill_at(point: str, *args: str) -> None:
     assert res.returncode == -signal.SIGKILL, f"not killed at {point}: {res.returncode} {res.stderr[-2000:]}"
 
 
+def killed_after_commit(run_a: Path, data_b: Path, tmp_path: Path) -> Path:
+    """A copy of ``run_a``'s output where a ``run`` of ``data_b`` was killed right after its commit."""
+    out = tmp_path / "out"
+    shutil.copytree(run_a, out, ignore=shutil.ignore_patterns("*.lock"))
+    kill_at("committed", "run", str(out), str(data_b))
+    return out
+
+
 # -- what is compared --------------------------------------------------------------------------------
 def _is_store_file(name: str) -> bool:
     return name.endswith(".lock") or ".lbug" in name
@@ -228,9 +236,7 @@ def test_next_run_recovers_a_commit_killed_before_the_store_swap(
     run_a: Path, run_ab: Path, data_b: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """No explicit recovery: the next ``run`` completes the committed one first."""
-    out = tmp_path / "out"
-    shutil.copytree(run_a, out, ignore=shutil.ignore_patterns("*.lock"))
-    kill_at("committed", "run", str(out), str(data_b))
+    out = killed_after_commit(run_a, data_b, tmp_path)
     assert store_state(out / "ringwatch.lbug") == store_state(run_a / "ringwatch.lbug")  # not swapped yet
     with caplog.at_level(logging.INFO, logger="ringwatch"):
         pipeline.run_fresh(data_b, out, out / "ringwatch.lbug")
@@ -331,9 +337,7 @@ def test_recover_command_finishes_a_killed_run(
 
     from ringwatch.cli import app
 
-    out = tmp_path / "out"
-    shutil.copytree(run_a, out, ignore=shutil.ignore_patterns("*.lock"))
-    kill_at("committed", "run", str(out), str(data_b))
+    out = killed_after_commit(run_a, data_b, tmp_path)
     res = CliRunner().invoke(app, ["recover", "--out", str(out)])
     assert res.exit_code == 0, res.output
     assert "completed" in res.output
@@ -346,9 +350,7 @@ def test_load_finishes_a_killed_run_before_loading(
     run_a: Path, run_ab: Path, data_b: Path, tmp_path: Path
 ) -> None:
     """A load into the store of a killed run completes that run first, so its swap cannot land later."""
-    out = tmp_path / "out"
-    shutil.copytree(run_a, out, ignore=shutil.ignore_patterns("*.lock"))
-    kill_at("committed", "run", str(out), str(data_b))
+    out = killed_after_commit(run_a, data_b, tmp_path)
     pipeline.load(data_b, str(out / "ringwatch.lbug"), quarantine_dir=out, mode="upsert")
     assert not [p for p in out.iterdir() if p.name.startswith(results.STAGING_PREFIX)]
     results.recover(out)  # nothing left to do: the store keeps what the load wrote
