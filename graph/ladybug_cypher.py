@@ -92,7 +92,11 @@ def drop_table(table: str) -> str:
 
 CHECKPOINT = "CHECKPOINT"
 BEGIN_READ_ONLY = "BEGIN TRANSACTION READ ONLY"
+BEGIN = "BEGIN TRANSACTION"
+COMMIT = "COMMIT"
 ROLLBACK = "ROLLBACK"
+#: every alert node and its ``FLAGS`` edges
+DELETE_ALERTS = "MATCH (a:Alert) DETACH DELETE a"
 
 # -- bulk writes --------------------------------------------------------------------------
 

@@ -824,22 +824,35 @@ class LadybugStore(GraphStore):
 
         ``members`` and ``details`` are stored as JSON text; ``FLAGS`` edges go to the
         member nodes that exist in the store (ids of members that are not nodes are kept in
-        ``members`` only).
+        ``members`` only). One transaction: a reader sees the old alerts or the new ones,
+        never none or half.
         """
-        conn = self._writer()
         self.create_schema()
-        self._check_schema(conn)
+        self._check_schema(self._writer())
         rows = [alert_row(a, run_id) for a in alerts]
         ids = [r["alert_id"] for r in rows]
         if len(set(ids)) != len(ids):
             raise StoreError(f"{len(ids) - len(set(ids))} duplicate alert_id(s) in one run")
-        _execute(conn, cy.drop_table(FLAGS))
-        _execute(conn, cy.drop_table(ALERT_NODE.label))
-        _execute(conn, cy.create_node_table(ALERT_NODE))
-        _execute(conn, cy.create_flags_table())
+        conn = self._node_writer()  # single-threaded: the Alert key is a STRING (module docstring)
+        _execute(conn, cy.BEGIN)
+        try:
+            self._replace_alerts(conn, rows, alerts)
+            _execute(conn, cy.COMMIT)
+        except BaseException:
+            with suppress(RuntimeError):
+                conn.execute(cy.ROLLBACK)
+            raise
+        _execute(self._writer(), cy.CHECKPOINT)
+        return len(rows)
+
+    @staticmethod
+    def _replace_alerts(
+        conn: ladybug.Connection, rows: Sequence[Mapping[str, Any]], alerts: Sequence[Mapping[str, Any]]
+    ) -> None:
+        _execute(conn, cy.DELETE_ALERTS)
         if rows:
             table = frame_to_arrow(pd.DataFrame(rows), list(ALERT_NODE.props))
-            _execute(self._node_writer(), cy.copy_node(ALERT_NODE.label), {"data": table})
+            _execute(conn, cy.copy_node(ALERT_NODE.label), {"data": table})
         for member_type, label in MEMBER_LABELS.items():
             pairs = sorted(
                 {
@@ -857,8 +870,6 @@ class LadybugStore(GraphStore):
             if edges:
                 data = pa.table({"src": [a for a, _ in edges], "dst": [k for _, k in edges]})
                 _execute(conn, cy.copy_rel(FLAGS, (ALERT_NODE.label, label)), {"data": data})
-        _execute(conn, cy.CHECKPOINT)
-        return len(rows)
 
     def set_meta(self, values: Mapping[str, str]) -> None:
         """Set metadata keys (other keys are kept)."""
