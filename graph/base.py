@@ -70,8 +70,7 @@ def empty_frame(columns: Iterable[str]) -> pd.DataFrame:
 
 def _conform_series(values: pd.Series, prop_type: str) -> pd.Series:
     if prop_type == "STRING":
-        s = values.astype(object)
-        return s.where(pd.notna(s), None)
+        return values.astype("str")
     if prop_type == "DATE":
         return pd.to_datetime(values, errors="coerce").astype("datetime64[us]")
     if prop_type == "DOUBLE":
@@ -89,7 +88,7 @@ def conform(frame: pd.DataFrame, kind: str, name: str) -> pd.DataFrame:
     """Return ``frame`` with exactly the schema columns of node label / rel type ``name``.
 
     Missing columns are added as nulls, extra columns dropped, and dtypes set per schema:
-    STRING -> object (None for missing), DATE -> datetime64[us], DOUBLE -> float64,
+    STRING -> str (pandas' Arrow-backed text, NaN for missing), DATE -> datetime64[us], DOUBLE -> float64,
     INT64 -> Int64, BOOL -> boolean, lists -> object. ``kind`` is ``"node"`` or ``"rel"``.
     Relationship frames keep ``src``/``dst`` (STRING) first.
     """

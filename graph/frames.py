@@ -173,7 +173,7 @@ def frame_to_arrow(
 
 def _column_to_series(col: pa.ChunkedArray, prop_type: PropType) -> pd.Series:
     if prop_type == "STRING":
-        return pd.Series(col.cast(pa.string()).to_numpy(zero_copy_only=False), dtype=object)
+        return pd.Series(col.cast(pa.string()).to_pandas(), dtype="str")
     if prop_type == "DATE":
         stamps = pc.cast(col, pa.timestamp("us"))
         return pd.Series(stamps.to_numpy(zero_copy_only=False), dtype="datetime64[us]")

@@ -254,8 +254,8 @@ def test_round_trip_every_label_and_type(store: GraphStore) -> None:
     assert_projections_equal(store, frames)
     p = store.nodes("Person")
     assert p.loc[p.person_id == "P2", "name"].item() == ODD_NAME
-    assert p["birth_date"].dtype == "datetime64[us]" and p["name"].dtype == object
-    assert p.loc[p.person_id == "P3", "name"].item() is None
+    assert p["birth_date"].dtype == "datetime64[us]" and p["name"].dtype == "str"
+    assert pd.isna(p.loc[p.person_id == "P3", "name"].item())
     paid = store.rels("PAID_TO")
     assert paid.loc[0, "months"] == ["2024-01", "2024-02", "2024-03"] and paid.loc[1, "months"] == []
     assert isinstance(paid.loc[0, "amounts"], list)
