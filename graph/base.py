@@ -29,7 +29,8 @@ class GraphView(Protocol):
     ``nodes(label)`` has the columns of ``schema.NODES[label]``; ``rels(type)`` has ``src``,
     ``dst`` and the columns of ``schema.RELS[type]``. An empty frame (with those columns)
     is returned for a type with no data. ``tables()`` names the contract input tables that
-    were loaded (so detectors can skip when their tables are missing).
+    were loaded (so detectors can skip when their tables are missing). Column dtypes are
+    those of :func:`conform` (text as pandas ``str``, missing text NaN).
     """
 
     def nodes(self, label: str, columns: Sequence[str] | None = None) -> pd.DataFrame: ...
