@@ -14,15 +14,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import shutil
 import subprocess
-import sys
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cli_helpers
 import pyarrow.parquet as pq
 import pytest
 
@@ -36,22 +35,8 @@ ONE_MB = 1 << 20
 csv.field_size_limit(1 << 24)  # the 1 MB cells
 
 
-def ringwatch_cmd() -> list[str]:
-    """The installed console script beside this interpreter (``python -m ringwatch.cli`` otherwise)."""
-    script = Path(sys.executable).with_name("ringwatch")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "ringwatch.cli"]
-
-
-def cli_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "RINGWATCH_DEBUG"}
-    env["RINGWATCH_LBUG_BUFFER_POOL_MB"] = "256"
-    return env
-
-
 def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*ringwatch_cmd(), *args], capture_output=True, text=True, env=cli_env(), timeout=timeout
-    )
+    return cli_helpers.run_cli(*args, timeout=timeout)
 
 
 @dataclass(frozen=True)

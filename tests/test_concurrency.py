@@ -12,7 +12,6 @@ reader of ``alerts.jsonl`` sees the old list or the new one.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -23,35 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_helpers import cli_env, run_cli, start_cli
 
 from ringwatch import pipeline
 from ringwatch.alerts_io import read_alerts
 from ringwatch.graph import open_store
 
 LOCKED = "another ringwatch job is using this store"
-
-
-def ringwatch_cmd() -> list[str]:
-    script = Path(sys.executable).with_name("ringwatch")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "ringwatch.cli"]
-
-
-def cli_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "RINGWATCH_DEBUG"}
-    env["RINGWATCH_LBUG_BUFFER_POOL_MB"] = "256"
-    return env
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*ringwatch_cmd(), *args], capture_output=True, text=True, env=cli_env(), timeout=300
-    )
-
-
-def start_cli(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [*ringwatch_cmd(), *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=cli_env()
-    )
 
 
 def wait_for_line(proc: subprocess.Popen[str], text: str) -> list[str]:

@@ -17,7 +17,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from typing import Any
 
 import neo4j
 import pytest
+from cli_helpers import run_cli, start_cli
 from fake_neo4j import FakeNeo4j, FakeSession
 from neo4j.exceptions import IncompleteCommit, ServiceUnavailable, SessionExpired
 
@@ -39,23 +39,6 @@ PERSONS = 2000
 SEED = 17
 
 
-def ringwatch_cmd() -> list[str]:
-    script = Path(sys.executable).with_name("ringwatch")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "ringwatch.cli"]
-
-
-def cli_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "RINGWATCH_DEBUG"}
-    env["RINGWATCH_LBUG_BUFFER_POOL_MB"] = "256"
-    return env
-
-
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*ringwatch_cmd(), *args], capture_output=True, text=True, env=cli_env(), timeout=300, cwd=cwd
-    )
-
-
 @dataclass
 class Killed:
     killed: bool
@@ -65,9 +48,7 @@ class Killed:
 
 def kill_at(args: list[str], trigger: str, delay: float = 0.0) -> Killed:
     """Run the CLI, SIGKILL it ``delay`` s after a stderr line containing ``trigger``."""
-    proc = subprocess.Popen(
-        [*ringwatch_cmd(), *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=cli_env()
-    )
+    proc = start_cli(*args)
     assert proc.stderr is not None
     lines: list[str] = []
     killed = False

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import signal
 import subprocess
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_helpers import cli_env
 
 from ringwatch import pipeline, results
 from ringwatch.alerts_io import read_alerts
@@ -60,10 +60,12 @@ sys.exit(3)
 
 
 def kill_at(point: str, *args: str) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "RINGWATCH_DEBUG"}
-    env["RINGWATCH_LBUG_BUFFER_POOL_MB"] = "256"
     res = subprocess.run(
-        [sys.executable, "-c", CHILD, point, *args], capture_output=True, text=True, env=env, timeout=300
+        [sys.executable, "-c", CHILD, point, *args],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=300,
     )
     assert res.returncode == -signal.SIGKILL, f"not killed at {point}: {res.returncode} {res.stderr[-2000:]}"
 

@@ -17,15 +17,14 @@ import ast
 import hashlib
 import json
 import logging
-import os
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import cli_helpers
 import pandas as pd
 import pytest
 
@@ -42,15 +41,8 @@ HOST_ACCOUNT = "=cmd|' /C calc'!A0"
 HOST_BENEFIT = "B1\\' OR 1=1 RETURN 1 //"
 
 
-def ringwatch_cmd() -> list[str]:
-    script = Path(sys.executable).with_name("ringwatch")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "ringwatch.cli"]
-
-
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "RINGWATCH_DEBUG"}
-    env["RINGWATCH_LBUG_BUFFER_POOL_MB"] = "256"
-    return subprocess.run([*ringwatch_cmd(), *args], capture_output=True, text=True, env=env, timeout=180)
+    return cli_helpers.run_cli(*args, timeout=180)
 
 
 @pytest.fixture(scope="module")
