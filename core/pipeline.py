@@ -236,8 +236,7 @@ def load(
             if incremental:
                 st = target.open()
                 st.create_schema()
-                # both stores implement the look-ups an increment needs (loaders.incremental.StoreLookup)
-                result = load_directory(data_dir, encoding=encoding, progress=progress, base=st, compact=True)  # type: ignore[arg-type]
+                result = load_directory(data_dir, encoding=encoding, progress=progress, base=st, compact=True)
             else:
                 result = load_directory(
                     data_dir, encoding=encoding, progress=progress, compact=True, sink=target.add

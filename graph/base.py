@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import pandas as pd
+import pyarrow as pa
 
 from .schema import NODES, RELS
 
@@ -308,6 +309,24 @@ class GraphStore(abc.ABC):
     @abc.abstractmethod
     def counts(self) -> dict[str, int]:
         """Number of nodes per label and relationships per type."""
+
+    # -- reads: key look-ups (what an incremental load asks; loaders.incremental.StoreLookup)
+    @abc.abstractmethod
+    def lookup_nodes(
+        self,
+        label: str,
+        values: Sequence[str] | pa.Array,
+        *,
+        by: str | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """The stored ``label`` nodes whose key (or ``STRING`` property ``by``) is one of ``values``."""
+
+    @abc.abstractmethod
+    def lookup_rels(
+        self, rel_type: str, values: Sequence[str] | pa.Array, *, by: str = "src", compact: bool = False
+    ) -> pd.DataFrame:
+        """The stored ``rel_type`` edges whose endpoint ``by`` (or property ``by``) is one of ``values``."""
 
     # -- reads: investigation ----------------------------------------------------------
     @abc.abstractmethod
