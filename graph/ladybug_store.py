@@ -500,13 +500,10 @@ class LadybugStore(GraphStore):
             raise
         self._close_handles()
         self._db, self._conn, self._conn1 = mine
-        self._close_handles()  # a clean close checkpoints and removes the store's WAL
         try:
-            _remove_db_files(target.with_name(target.name + ".wal"))
-            os.replace(tmp, target)
+            self._swap_in(tmp)
         finally:
-            _remove_db_files(tmp)
-            self._open_rw()
+            _remove_db_files(tmp)  # only left when the swap failed
 
     def _close_handles(self) -> None:
         for c in (self._conn1, self._conn):
